@@ -1,0 +1,26 @@
+"""Login backends. One per method; the password one is throttled."""
+
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
+
+from accounts import throttle
+
+
+class PasswordBackend(ModelBackend):
+    """Username (or email) and password, Argon2id-hashed, with per-account and per-address lockout."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None or password is None:
+            return None
+        address = throttle.client_address(getattr(request, "META", {}) or {}) if request is not None else ""
+        if throttle.is_locked(username, address):
+            # Stops the chain: a locked account is not tried against other backends either.
+            raise PermissionDenied("too many failed logins")
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None:
+            throttle.record_failure(username, address)
+            return None
+        throttle.record_success(username)
+        if request is not None:
+            request.iam_amr = ["pwd"]
+        return user

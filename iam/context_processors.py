@@ -1,0 +1,5 @@
+from iam.conf import config
+
+
+def organisation(request):
+    return {"organisation_name": config.organisation_name}

@@ -1,0 +1,133 @@
+"""The authorization endpoint: code flow with PKCE, prompt, max_age and remembered consent."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone as dt_timezone
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.utils.decorators import method_decorator
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from oauth2_provider.views.mixins import OAuthLibMixin
+
+from accounts.views import SESSION_AMR, SESSION_AUTH_TIME
+from iam.claims import STANDARD_SCOPES
+from iam.conf import config
+from iam.models import Application, Consent
+from iam.services.consents import remember_consent
+
+
+
+def _without_param(full_path: str, name: str, value: str | None = None) -> str:
+    """``full_path`` with ``name`` removed (or, with ``value``, only that word removed from it)."""
+    parts = urlsplit(full_path)
+    pairs = []
+    for key, val in parse_qsl(parts.query, keep_blank_values=True):
+        if key == name:
+            if value is None:
+                continue
+            words = [w for w in val.split() if w != value]
+            if not words:
+                continue
+            val = " ".join(words)
+        pairs.append((key, val))
+    return parts.path + ("?" + urlencode(pairs) if pairs else "")
+
+
+def _error_redirect(redirect_uri: str, error: str, state: str | None) -> HttpResponseRedirect:
+    params = {"error": error}
+    if state:
+        params["state"] = state
+    params["iss"] = config.issuer  # RFC 9207
+    separator = "&" if "?" in redirect_uri else "?"
+    return HttpResponseRedirect(redirect_uri + separator + urlencode(params))
+
+
+@method_decorator(never_cache, name="dispatch")
+class AuthorizeView(OAuthLibMixin, View):
+    def get(self, request, *args, **kwargs):
+        return self._handle(request)
+
+    def post(self, request, *args, **kwargs):
+        return self._handle(request)
+
+    def _error_page(self, request, error, status=400):
+        return render(request, "iam/error.html", {"error": error}, status=status)
+
+    def _handle(self, request):
+        try:
+            scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            redirect, response = self.error_response(error)
+            if redirect and not isinstance(error, FatalClientError):
+                return _error_redirect(
+                    error.oauthlib_error.redirect_uri, error.oauthlib_error.error, error.oauthlib_error.state
+                )
+            return self._error_page(request, response["error"], status=response["error"].status_code)
+
+        client = Application.objects.get(client_id=credentials["client_id"])
+        prompt = set((request.GET.get("prompt") or "").split())
+        state = credentials.get("state")
+        redirect_uri = credentials["redirect_uri"]
+
+        if self._needs_login(request, prompt):
+            if "none" in prompt:
+                return _error_redirect(redirect_uri, "login_required", state)
+            next_url = _without_param(request.get_full_path(), "prompt", "login")
+            return HttpResponseRedirect("/login/?" + urlencode({"next": next_url, "reauth": "1"}))
+
+        if request.method == "POST":
+            if request.POST.get("decision") != "allow":
+                return _error_redirect(redirect_uri, "access_denied", state)
+            if request.POST.get("remember"):
+                remember_consent(actor=request.user, user=request.user, application=client, scopes=scopes)
+            return self._issue(request, scopes, credentials, client)
+
+        consent = Consent.objects.filter(user=request.user, application=client).first()
+        remembered = consent is not None and consent.covers(scopes)
+        if client.skip_authorization or (remembered and "consent" not in prompt):
+            return self._issue(request, scopes, credentials, client)
+        if "none" in prompt:
+            return _error_redirect(redirect_uri, "consent_required", state)
+        context = {
+            "client": client,
+            "scopes": [(s, STANDARD_SCOPES.get(s, s)) for s in scopes],
+            "action": request.get_full_path(),
+        }
+        return render(request, "iam/consent.html", context)
+
+    def _needs_login(self, request, prompt) -> bool:
+        if not request.user.is_authenticated or not request.user.is_active:
+            return True
+        if "login" in prompt and request.method == "GET":
+            return True
+        max_age = request.GET.get("max_age")
+        if max_age is not None:
+            try:
+                max_age = int(max_age)
+            except ValueError:
+                max_age = 0
+            auth_time = request.session.get(SESSION_AUTH_TIME, 0)
+            if time.time() - auth_time > max_age:
+                return True
+        return False
+
+    def _issue(self, request, scopes, credentials, client):
+        auth_time = request.session.get(SESSION_AUTH_TIME)
+        credentials["iam_auth_time"] = (
+            datetime.fromtimestamp(auth_time, tz=dt_timezone.utc) if auth_time else request.user.last_login
+        )
+        credentials["iam_amr"] = request.session.get(SESSION_AMR, [])
+        try:
+            uri, _headers, _body, _status = self.create_authorization_response(
+                request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
+            )
+        except OAuthToolkitError as error:
+            if isinstance(error, FatalClientError):
+                return self._error_page(request, error.oauthlib_error)
+            return _error_redirect(credentials["redirect_uri"], error.oauthlib_error.error, credentials.get("state"))
+        return HttpResponseRedirect(uri)

@@ -1,0 +1,78 @@
+"""OIDC RP-initiated logout 1.0 (end_session_endpoint)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib.auth import logout
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+
+from iam.conf import config
+from iam.keys import key_store
+from iam.models import Application
+
+
+def _param(request, name):
+    return request.POST.get(name) if request.method == "POST" else request.GET.get(name)
+
+
+@csrf_protect
+@never_cache
+def end_session(request):
+    hint = _param(request, "id_token_hint")
+    client_id = _param(request, "client_id")
+    post_logout_redirect_uri = _param(request, "post_logout_redirect_uri")
+    state = _param(request, "state")
+
+    hint_claims = None
+    if hint:
+        verified = key_store.verify(hint)  # an expired ID token is still a valid hint
+        if verified is None or verified[1].get("iss") != config.issuer:
+            return render(request, "iam/error.html", {"error": "The id_token_hint is not an ID token we issued."}, status=400)
+        hint_claims = verified[1]
+        aud = hint_claims.get("aud")
+        aud = [aud] if isinstance(aud, str) else list(aud or [])
+        if client_id and client_id not in aud:
+            return render(request, "iam/error.html", {"error": "client_id does not match the id_token_hint."}, status=400)
+        client_id = client_id or (aud[0] if aud else None)
+
+    client = Application.objects.filter(client_id=client_id).first() if client_id else None
+    if post_logout_redirect_uri:
+        if client is None:
+            return render(
+                request, "iam/error.html",
+                {"error": "post_logout_redirect_uri needs client_id or id_token_hint."}, status=400,
+            )
+        if not client.post_logout_redirect_uri_allowed(post_logout_redirect_uri):
+            return render(
+                request, "iam/error.html",
+                {"error": "post_logout_redirect_uri is not registered for this client."}, status=400,
+            )
+
+    def finish():
+        logout(request)
+        if post_logout_redirect_uri:
+            target = post_logout_redirect_uri
+            if state:
+                target += ("&" if "?" in target else "?") + urlencode({"state": state})
+            return HttpResponseRedirect(target)
+        return render(request, "accounts/logged_out.html")
+
+    user = request.user
+    if not user.is_authenticated:
+        return finish()
+    hint_matches = hint_claims is not None and hint_claims.get("sub") == str(user.pk)
+    if hint_matches or (request.method == "POST" and request.POST.get("confirm") == "yes"):
+        return finish()
+    # Without proof that the RP holds this user's ID token, ask: a bare link must not log
+    # people out (CSRF).
+    return render(
+        request,
+        "iam/logout_confirm.html",
+        {"client": client, "params": {k: v for k, v in {
+            "client_id": client_id, "post_logout_redirect_uri": post_logout_redirect_uri, "state": state,
+        }.items() if v}},
+    )

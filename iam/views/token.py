@@ -1,0 +1,148 @@
+"""Token, introspection (RFC 7662), revocation (RFC 7009) and userinfo endpoints."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider.views import RevokeTokenView as DotRevokeTokenView
+from oauth2_provider.views import TokenView as DotTokenView
+
+from iam import claims as claims_module
+from iam.client_auth import authenticate_confidential_client
+from iam.errors import BearerError, InvalidClient, OAuthError
+from iam.keys import unverified_claims
+from iam.token_lookup import live_access_token, live_refresh_token
+
+
+def _fix_client_challenge(response):
+    # oauthlib answers invalid_client with a Bearer challenge; RFC 6749 §5.2 wants the
+    # scheme the client used, which for client credentials is Basic.
+    if response.status_code == 401:
+        response["WWW-Authenticate"] = InvalidClient().headers()["WWW-Authenticate"]
+    return response
+
+
+class TokenView(DotTokenView):
+    def post(self, request, *args, **kwargs):
+        return _fix_client_challenge(super().post(request, *args, **kwargs))
+
+
+class RevokeView(DotRevokeTokenView):
+    def post(self, request, *args, **kwargs):
+        return _fix_client_challenge(super().post(request, *args, **kwargs))
+
+
+INACTIVE = {"active": False}
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class IntrospectView(View):
+    """Client-authenticated. A client sees its own tokens; a resource server sees all."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        try:
+            client = authenticate_confidential_client(request)
+            raw = request.POST.get("token")
+            if not raw:
+                raise OAuthError("the token parameter is required")
+        except OAuthError as error:
+            return error.as_response()
+        hint = request.POST.get("token_type_hint")
+        lookups = [self._access, self._refresh]
+        if hint == "refresh_token":
+            lookups.reverse()
+        for lookup in lookups:
+            result = lookup(raw, client)
+            if result is not None:
+                return self._json(result)
+        return self._json(INACTIVE)
+
+    @staticmethod
+    def _json(body):
+        response = JsonResponse(body)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @staticmethod
+    def _may_see(client, row) -> bool:
+        return row.application_id == client.pk or client.may_introspect_any_token
+
+    def _access(self, raw, client):
+        row = live_access_token(raw)
+        if row is None:
+            return None
+        if not self._may_see(client, row):
+            return INACTIVE
+        return claims_module.introspection_claims(
+            token_claims=unverified_claims(raw), user=row.user, scopes=row.scope.split(), token_type="Bearer"
+        )
+
+    def _refresh(self, raw, client):
+        row = live_refresh_token(raw)
+        if row is None:
+            return None
+        if not self._may_see(client, row):
+            return INACTIVE
+        lifetime = row.application.effective_refresh_token_lifetime()
+        scope = row.access_token.scope if row.access_token_id else ""
+        token_claims = {
+            "iss": claims_module.config.issuer,
+            "sub": str(row.user.pk),
+            "client_id": row.application.client_id,
+            "scope": scope,
+            "iat": int(row.created.timestamp()),
+            "exp": int(row.created.timestamp()) + lifetime,
+        }
+        return claims_module.introspection_claims(
+            token_claims=token_claims, user=row.user, scopes=scope.split(), token_type="refresh_token"
+        )
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class UserInfoView(View):
+    """OIDC userinfo, GET or POST, bearer token in the header (or the POST body, RFC 6750 §2.2)."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request, *args, **kwargs):
+        return self._respond(request)
+
+    def post(self, request, *args, **kwargs):
+        return self._respond(request)
+
+    def _respond(self, request):
+        try:
+            raw = self._bearer(request)
+            row = live_access_token(raw)
+            if row is None:
+                raise BearerError("the access token is invalid or expired")
+            scopes = row.scope.split()
+            if row.user is None or "openid" not in scopes:
+                raise BearerError("the access token lacks the openid scope", error="insufficient_scope", status=403)
+        except OAuthError as error:
+            return error.as_response()
+        response = JsonResponse(claims_module.user_claims(row.user, scopes))
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @staticmethod
+    def _bearer(request) -> str:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        from_header = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        from_body = request.POST.get("access_token", "") if request.method == "POST" else ""
+        if from_header and from_body:
+            raise OAuthError("send the token once", error="invalid_request", status=400)
+        if "access_token" in request.GET:
+            raise OAuthError("tokens in the query string are not accepted", error="invalid_request", status=400)
+        token = from_header or from_body
+        if not token:
+            raise BearerError(error="missing_token")
+        return token
+
+
