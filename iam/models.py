@@ -1,7 +1,5 @@
 """Authorization-server state: clients, codes, signing keys, consents."""
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -159,7 +157,3 @@ class SigningKey(models.Model):
 
     def __str__(self):
         return f"{self.kid} ({self.alg}, {self.state})"
-
-
-def new_uuid():
-    return uuid.uuid4()
