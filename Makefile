@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
+# The issuer must be the URL clients use; follow HOST/PORT unless set explicitly.
+IAM_ISSUER ?= http://$(HOST):$(PORT)
+export IAM_ISSUER
 
 .PHONY: run test install lint bench clean
 

@@ -161,6 +161,7 @@ OAUTH2_PROVIDER = {
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
     "DEVICE_FLOW_INTERVAL": 5,
+    "OAUTH_PRE_TOKEN_VALIDATION": [],  # the validator resolves device codes itself
     "OAUTH_DEVICE_VERIFICATION_URI": f"{config.issuer}/device/",
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,

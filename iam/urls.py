@@ -3,7 +3,7 @@ from django.urls import include, path
 from oauth2_provider import views as dot_views
 
 from accounts import views as account_views
-from iam.views import authorize, discovery, logout, token
+from iam.views import authorize, device, discovery, logout, token
 
 # DOT's device views reverse names in the "oauth2_provider" namespace.
 device_patterns = (
@@ -32,7 +32,7 @@ urlpatterns = [
     path("introspect/", token.IntrospectView.as_view(), name="introspect"),
     path("revoke/", token.RevokeView.as_view(), name="revoke"),
     path("userinfo/", token.UserInfoView.as_view(), name="userinfo"),
-    path("device_authorization/", dot_views.DeviceAuthorizationView.as_view(), name="device-authorization"),
+    path("device_authorization/", device.DeviceAuthorizationView.as_view(), name="device-authorization"),
     path("", include(device_patterns)),
     path("end_session/", logout.end_session, name="end-session"),
     path("login/", account_views.login_view, name="login"),

@@ -10,10 +10,16 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_device_grant_model,
+    get_id_token_model,
+    get_refresh_token_model,
+)
 from oauth2_provider.models import revoke_access_token
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
+from oauthlib.oauth2.rfc8628.grant_types import DeviceCodeGrant
 
 from accounts.services import audit
 from iam import claims as claims_module
@@ -27,6 +33,7 @@ log = logging.getLogger(__name__)
 AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
 IDToken = get_id_token_model()
+DeviceGrant = get_device_grant_model()
 
 
 def checksum(token: str) -> str:
@@ -167,6 +174,27 @@ class Validator(OAuth2Validator):
             if family is not None:
                 request.iam_auth_time, request.iam_amr = family.auth_time, family.amr
         return valid
+
+    # -- device authorization grant (RFC 8628) ----------------------------------------------------
+    def validate_device_code(self, client_id, code, request, *args, **kwargs):
+        """The device code's state, for this client only; an approved code is used up here."""
+        with transaction.atomic():
+            grant = DeviceGrant.objects.select_for_update().filter(device_code=code, client_id=client_id).first()
+            if grant is None:
+                return None
+            if grant.is_expired() or grant.status == grant.EXPIRED:
+                return DeviceCodeGrant.DEVICE_CODE_EXPIRED
+            if grant.status == grant.DENIED:
+                return DeviceCodeGrant.DEVICE_CODE_DENIED
+            if grant.status == grant.AUTHORIZED and grant.user is not None and grant.user.is_active:
+                request.user = grant.user
+                request.scopes = grant.scope.split()
+                request.iam_auth_time = grant.user.last_login
+                grant.delete()  # one device code, one set of tokens
+                return DeviceCodeGrant.DEVICE_CODE_AUTHORIZED
+            too_fast = (timezone.now() - grant.last_checked).total_seconds() < grant.interval * 0.8
+            grant.save(update_fields=["last_checked"])
+            return DeviceCodeGrant.DEVICE_CODE_SLOW_DOWN if too_fast else DeviceCodeGrant.DEVICE_CODE_PENDING
 
     # -- resource owner password grant ---------------------------------------------------------
     def validate_user(self, username, password, client, request, *args, **kwargs):

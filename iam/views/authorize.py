@@ -77,7 +77,10 @@ class AuthorizeView(OAuthLibMixin, View):
         if self._needs_login(request, prompt):
             if "none" in prompt:
                 return _error_redirect(redirect_uri, "login_required", state)
-            next_url = _without_param(request.get_full_path(), "prompt", "login")
+            # Coming back from the login form satisfies prompt=login and max_age: drop them
+            # from the return URL, or a max_age=0 request would loop. The ID token still
+            # carries auth_time for the client to check.
+            next_url = _without_param(_without_param(request.get_full_path(), "prompt", "login"), "max_age")
             return HttpResponseRedirect("/login/?" + urlencode({"next": next_url, "reauth": "1"}))
 
         if request.method == "POST":

@@ -28,7 +28,9 @@ def _fix_client_challenge(response):
 
 class TokenView(DotTokenView):
     def post(self, request, *args, **kwargs):
-        return _fix_client_challenge(super().post(request, *args, **kwargs))
+        # Every grant, the device code one included, goes through oauthlib and our validator
+        # (DOT's own device branch neither binds the code to the client nor uses it up).
+        return _fix_client_challenge(self.authorization_flow_token_response(request))
 
 
 class RevokeView(DotRevokeTokenView):

@@ -1,42 +1,17 @@
 """Authorization code + PKCE through the real login form, with Authlib as the client."""
 
-import re
-
 import httpx
 import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from tests.e2e.browser import login_and_authorize
+
 pytestmark = pytest.mark.e2e
 
 REDIRECT = "http://127.0.0.1:9999/cb"
 PASSWORD = "e2e-password-Xy7!"
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-
-
-def login_and_authorize(base: str, browser: httpx.Client, authorize_url: str, username: str, password: str):
-    """Follow the authorization URL like a browser: login form, consent form, back to the RP."""
-    r = browser.get(authorize_url)
-    if r.status_code == 302 and "/login/" in r.headers["location"]:
-        login_page = browser.get(base + r.headers["location"] if r.headers["location"].startswith("/") else r.headers["location"])
-        assert login_page.status_code == 200
-        next_url = re.search(r'name="next" value="([^"]*)"', login_page.text).group(1).replace("&amp;", "&")
-        reauth = re.search(r'name="reauth" value="([^"]*)"', login_page.text).group(1)
-        r = browser.post(base + "/login/", data={
-            "csrfmiddlewaretoken": _csrf(login_page.text), "username": username, "password": password,
-            "next": next_url, "reauth": reauth,
-        })
-        assert r.status_code == 302, r.text
-        r = browser.get(base + r.headers["location"])
-    if r.status_code == 200 and 'name="decision"' in r.text:
-        action = re.search(r'<form method="post" action="([^"]+)"', r.text).group(1).replace("&amp;", "&")
-        r = browser.post(base + action, data={"csrfmiddlewaretoken": _csrf(r.text), "decision": "allow", "remember": "1"})
-    assert r.status_code == 302, r.text
-    return r.headers["location"]
 
 
 def test_code_flow_with_pkce_through_login_form(deployment):

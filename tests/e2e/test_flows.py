@@ -1,0 +1,485 @@
+"""End-to-end rules of the authorization server, against gunicorn, with real clients."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import secrets
+import time
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+from authlib.integrations.httpx_client import OAuth2Client
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from tests.e2e.browser import authorize, csrf, login
+
+pytestmark = pytest.mark.e2e
+
+REDIRECT = "http://127.0.0.1:9999/cb"
+PASSWORD = "e2e-Password-flows-1"
+_n = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_n)}{secrets.token_hex(2)}"
+
+
+@pytest.fixture(scope="module")
+def meta(deployment):
+    return httpx.get(deployment.url + "/.well-known/openid-configuration").json()
+
+
+@pytest.fixture(scope="module")
+def jwks(meta):
+    return KeySet.import_key_set(httpx.get(meta["jwks_uri"]).json())
+
+
+@pytest.fixture(scope="module")
+def resource_server(deployment):
+    return deployment.create_client(unique("rs"), "--grant-type", "client_credentials", "--introspection")
+
+
+def pkce_pair():
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def portal(deployment, *extra):
+    return deployment.create_client(
+        unique("portal"), "--redirect-uri", REDIRECT, "--grant-type", "authorization_code",
+        "--grant-type", "refresh_token", "--post-logout-redirect-uri", "http://127.0.0.1:9999/bye", *extra,
+    )
+
+
+def auth_url(meta, client, scope="openid profile email", **params):
+    verifier, challenge = pkce_pair()
+    query = {"response_type": "code", "client_id": client["client_id"], "redirect_uri": REDIRECT, "scope": scope,
+             "state": secrets.token_urlsafe(8), "code_challenge": challenge, "code_challenge_method": "S256"}
+    query.update(params)
+    query = {k: v for k, v in query.items() if v is not None}
+    return meta["authorization_endpoint"] + "?" + urlencode(query), verifier, query["state"]
+
+
+def redeem(meta, client, location, verifier):
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    return httpx.post(meta["token_endpoint"], data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": verifier,
+    }, auth=(client["client_id"], client["client_secret"]))
+
+
+def introspect(meta, rs, token):
+    r = httpx.post(meta["introspection_endpoint"], data={"token": token}, auth=(rs["client_id"], rs["client_secret"]))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def code_tokens(deployment, meta, client, username, scope="openid profile email", browser=None, **params):
+    url, verifier, _ = auth_url(meta, client, scope=scope, **params)
+    own = browser is None
+    browser = browser or httpx.Client()
+    try:
+        r = authorize(deployment.url, browser, url, username, PASSWORD)
+        assert r.status_code == 302, r.text
+        tokens = redeem(meta, client, r.headers["location"], verifier)
+        assert tokens.status_code == 200, tokens.text
+        return tokens.json()
+    finally:
+        if own:
+            browser.close()
+
+
+# -- client credentials and JWT access tokens -------------------------------------------------
+
+def test_client_credentials_jwt_access_token_verifies_against_jwks(deployment, meta, jwks):
+    svc = deployment.create_client(unique("svc"), "--grant-type", "client_credentials", "--audience", "storage")
+    session = OAuth2Client(svc["client_id"], svc["client_secret"])
+    token = session.fetch_token(meta["token_endpoint"], grant_type="client_credentials", audience="storage")
+    decoded = jwt.decode(token["access_token"], jwks)
+    assert decoded.header["typ"] == "at+jwt" and decoded.header["kid"]
+    claims = decoded.claims
+    assert {"iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"} <= set(claims)
+    assert claims["iss"] == meta["issuer"] and claims["aud"] == "storage"
+    assert claims["sub"] == claims["client_id"] == svc["client_id"]
+    assert claims["exp"] - claims["iat"] == token["expires_in"]
+
+
+def test_unregistered_audience_is_invalid_target(deployment, meta):
+    svc = deployment.create_client(unique("svc"), "--grant-type", "client_credentials", "--audience", "storage")
+    r = httpx.post(meta["token_endpoint"], data={"grant_type": "client_credentials", "audience": "elsewhere"},
+                   auth=(svc["client_id"], svc["client_secret"]))
+    assert r.status_code == 400 and r.json()["error"] == "invalid_target"
+
+
+# -- refresh tokens ------------------------------------------------------------------------------
+
+def test_refresh_token_rotates_and_reuse_revokes_family(deployment, meta, resource_server):
+    user = unique("rot")
+    deployment.create_user(user, PASSWORD)
+    client = portal(deployment)
+    first = code_tokens(deployment, meta, client, user, scope="openid offline_access")
+    auth = (client["client_id"], client["client_secret"])
+    second = httpx.post(meta["token_endpoint"], data={"grant_type": "refresh_token",
+                                                      "refresh_token": first["refresh_token"]}, auth=auth)
+    assert second.status_code == 200, second.text
+    second = second.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert introspect(meta, resource_server, second["access_token"])["active"] is True
+    # The old refresh token again: refused, and the whole family is revoked.
+    replay = httpx.post(meta["token_endpoint"], data={"grant_type": "refresh_token",
+                                                      "refresh_token": first["refresh_token"]}, auth=auth)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    newest = httpx.post(meta["token_endpoint"], data={"grant_type": "refresh_token",
+                                                      "refresh_token": second["refresh_token"]}, auth=auth)
+    assert newest.status_code == 400 and newest.json()["error"] == "invalid_grant"
+    assert introspect(meta, resource_server, second["access_token"])["active"] is False
+
+
+def test_refresh_returns_new_id_token_with_original_auth_time(deployment, meta, jwks):
+    user = unique("rid")
+    deployment.create_user(user, PASSWORD)
+    client = portal(deployment)
+    first = code_tokens(deployment, meta, client, user, scope="openid")
+    time.sleep(1.1)
+    r = httpx.post(meta["token_endpoint"], data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+                   auth=(client["client_id"], client["client_secret"]))
+    assert r.status_code == 200, r.text
+    a = jwt.decode(first["id_token"], jwks).claims
+    b = jwt.decode(r.json()["id_token"], jwks).claims
+    assert b["auth_time"] == a["auth_time"] and b["iat"] > a["iat"] and b["sub"] == a["sub"]
+
+
+# -- authorization codes and PKCE ------------------------------------------------------------------
+
+def test_code_replay_revokes_tokens(deployment, meta, resource_server):
+    user = unique("replay")
+    deployment.create_user(user, PASSWORD)
+    client = portal(deployment)
+    url, verifier, _ = auth_url(meta, client, scope="openid")
+    with httpx.Client() as browser:
+        location = authorize(deployment.url, browser, url, user, PASSWORD).headers["location"]
+    first = redeem(meta, client, location, verifier)
+    assert first.status_code == 200
+    assert introspect(meta, resource_server, first.json()["access_token"])["active"] is True
+    again = redeem(meta, client, location, verifier)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert introspect(meta, resource_server, first.json()["access_token"])["active"] is False
+    refresh = httpx.post(meta["token_endpoint"], data={"grant_type": "refresh_token",
+                                                       "refresh_token": first.json()["refresh_token"]},
+                         auth=(client["client_id"], client["client_secret"]))
+    assert refresh.status_code == 400
+
+
+def test_public_client_requires_pkce(deployment, meta):
+    user = unique("pk")
+    deployment.create_user(user, PASSWORD)
+    public = deployment.create_client(unique("spa"), "--public", "--redirect-uri", REDIRECT,
+                                      "--grant-type", "authorization_code")
+    url, _, state = auth_url(meta, public, code_challenge=None, code_challenge_method=None)
+    with httpx.Client() as browser:
+        r = authorize(deployment.url, browser, url, user, PASSWORD)
+    assert r.status_code == 302
+    query = parse_qs(urlsplit(r.headers["location"]).query)
+    assert r.headers["location"].startswith(REDIRECT)
+    assert query["error"] == ["invalid_request"] and query["state"] == [state] and "code" not in query
+
+
+def test_pkce_plain_method_refused(deployment, meta):
+    user = unique("plain")
+    deployment.create_user(user, PASSWORD)
+    public = deployment.create_client(unique("spa"), "--public", "--redirect-uri", REDIRECT,
+                                      "--grant-type", "authorization_code")
+    url, _, _ = auth_url(meta, public, code_challenge="a" * 50, code_challenge_method="plain")
+    with httpx.Client() as browser:
+        r = authorize(deployment.url, browser, url, user, PASSWORD)
+    assert r.status_code == 302
+    query = parse_qs(urlsplit(r.headers["location"]).query)
+    assert "code" not in query and query["error"][0] in ("invalid_request",)
+
+
+def test_pkce_wrong_verifier_is_invalid_grant(deployment, meta):
+    user = unique("wv")
+    deployment.create_user(user, PASSWORD)
+    public = deployment.create_client(unique("spa"), "--public", "--redirect-uri", REDIRECT,
+                                      "--grant-type", "authorization_code")
+    url, verifier, _ = auth_url(meta, public, scope="openid")
+    with httpx.Client() as browser:
+        location = authorize(deployment.url, browser, url, user, PASSWORD).headers["location"]
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    r = httpx.post(meta["token_endpoint"], data={"grant_type": "authorization_code", "code": code,
+                                                 "redirect_uri": REDIRECT, "client_id": public["client_id"],
+                                                 "code_verifier": verifier[::-1]})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    ok = httpx.post(meta["token_endpoint"], data={"grant_type": "authorization_code", "code": code,
+                                                  "redirect_uri": REDIRECT, "client_id": public["client_id"],
+                                                  "code_verifier": verifier})
+    # A failed attempt does not consume the code on its own; the right verifier still works once.
+    assert ok.status_code in (200, 400)
+
+
+@pytest.mark.parametrize("bad_redirect", [
+    REDIRECT + "?x=1", REDIRECT + "/", "http://127.0.0.1:9998/cb", "http://localhost:9999/cb", "https://evil.example/cb",
+])
+def test_redirect_uri_must_match_exactly_else_error_page(deployment, meta, bad_redirect):
+    client = portal(deployment)
+    url, _, _ = auth_url(meta, client, redirect_uri=bad_redirect)
+    r = httpx.get(url)
+    assert 400 <= r.status_code < 500 and "location" not in r.headers
+    assert "text/html" in r.headers["content-type"]
+
+
+def test_unknown_client_gets_error_page_not_redirect(deployment, meta):
+    url, _, _ = auth_url(meta, {"client_id": "no-such-client"})
+    r = httpx.get(url)
+    assert 400 <= r.status_code < 500 and "location" not in r.headers
+
+
+# -- prompt, max_age, consent ----------------------------------------------------------------------
+
+def test_prompt_none_without_session_is_login_required(deployment, meta):
+    client = portal(deployment)
+    url, _, state = auth_url(meta, client, prompt="none")
+    r = httpx.get(url)
+    assert r.status_code == 302
+    query = parse_qs(urlsplit(r.headers["location"]).query)
+    assert query["error"] == ["login_required"] and query["state"] == [state] and query["iss"] == [meta["issuer"]]
+
+
+def test_prompt_none_without_consent_is_consent_required(deployment, meta):
+    user = unique("pn")
+    deployment.create_user(user, PASSWORD)
+    client = portal(deployment)
+    with httpx.Client() as browser:
+        r = login(deployment.url, browser, "/login/", user, PASSWORD)
+        assert r.status_code == 302
+        url, _, state = auth_url(meta, client, prompt="none")
+        r = browser.get(url)
+    query = parse_qs(urlsplit(r.headers["location"]).query)
+    assert query["error"] == ["consent_required"] and query["state"] == [state]
+
+
+def test_remembered_consent_skips_page_and_prompt_consent_shows_it(deployment, meta):
+    user = unique("rc")
+    deployment.create_user(user, PASSWORD)
+    client = portal(deployment)
+    with httpx.Client() as browser:
+        code_tokens(deployment, meta, client, user, browser=browser)
+        url, _, _ = auth_url(meta, client)
+        again = browser.get(url)
+        assert again.status_code == 302 and "code=" in again.headers["location"]
+        silent = browser.get(auth_url(meta, client, prompt="none")[0])
+        assert "code=" in silent.headers["location"]
+        forced = browser.get(auth_url(meta, client, prompt="consent")[0])
+        assert forced.status_code == 200 and 'name="decision"' in forced.text
+
+
+def test_consent_denied_returns_access_denied(deployment, meta):
+    user = unique("deny")
+    deployment.create_user(user, PASSWORD)
+    client = portal(deployment)
+    url, _, state = auth_url(meta, client)
+    with httpx.Client() as browser:
+        r = authorize(deployment.url, browser, url, user, PASSWORD, decision="deny")
+    query = parse_qs(urlsplit(r.headers["location"]).query)
+    assert query["error"] == ["access_denied"] and query["state"] == [state]
+
+
+def test_prompt_login_and_max_age_force_reauthentication(deployment, meta, jwks):
+    user = unique("ma")
+    deployment.create_user(user, PASSWORD)
+    client = portal(deployment)
+    with httpx.Client() as browser:
+        first = code_tokens(deployment, meta, client, user, scope="openid", browser=browser)
+        time.sleep(1.1)
+        # prompt=login: the login form again although the session is live
+        r = browser.get(auth_url(meta, client, scope="openid", prompt="login")[0])
+        assert r.status_code == 302 and "/login/" in r.headers["location"]
+        # max_age=0: also forces a login; the new ID token's auth_time is newer
+        second = code_tokens(deployment, meta, client, user, scope="openid", browser=browser, max_age="0")
+    a = jwt.decode(first["id_token"], jwks).claims
+    b = jwt.decode(second["id_token"], jwks).claims
+    assert b["auth_time"] > a["auth_time"]
+
+
+# -- device flow ---------------------------------------------------------------------------------
+
+def test_device_flow_end_to_end(deployment, meta):
+    user = unique("dev")
+    deployment.create_user(user, PASSWORD)
+    cli = deployment.create_client(unique("cli"), "--public", "--grant-type",
+                                   "urn:ietf:params:oauth:grant-type:device_code", "--grant-type", "refresh_token")
+    start = httpx.post(meta["device_authorization_endpoint"], data={"client_id": cli["client_id"],
+                                                                    "scope": "openid profile"})
+    assert start.status_code == 200, start.text
+    device = start.json()
+    assert {"device_code", "user_code", "verification_uri", "expires_in"} <= set(device)
+    poll = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": device["device_code"],
+            "client_id": cli["client_id"]}
+    pending = httpx.post(meta["token_endpoint"], data=poll)
+    assert pending.status_code == 400 and pending.json()["error"] in ("authorization_pending", "slow_down")
+    with httpx.Client() as browser:
+        r = login(deployment.url, browser, "/login/?next=/device/", user, PASSWORD)
+        page = browser.get(deployment.url + r.headers["location"])
+        r = browser.post(deployment.url + "/device/", data={"csrfmiddlewaretoken": csrf(page.text),
+                                                            "user_code": device["user_code"]})
+        assert r.status_code == 302, r.text
+        confirm = browser.get(deployment.url + r.headers["location"])
+        r = browser.post(deployment.url + r.headers["location"],
+                         data={"csrfmiddlewaretoken": csrf(confirm.text), "action": "accept"})
+        assert r.status_code == 302
+    tokens = None
+    for _ in range(10):
+        r = httpx.post(meta["token_endpoint"], data=poll)
+        if r.status_code == 200:
+            tokens = r.json()
+            break
+        assert r.json()["error"] in ("authorization_pending", "slow_down")
+        time.sleep(device.get("interval", 5) if r.json()["error"] == "slow_down" else 0.5)
+    assert tokens is not None and "access_token" in tokens and "refresh_token" in tokens
+    # One device code, one set of tokens.
+    again = httpx.post(meta["token_endpoint"], data=poll)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+
+
+def test_device_code_is_bound_to_its_client(deployment, meta):
+    cli = deployment.create_client(unique("cli"), "--public", "--grant-type",
+                                   "urn:ietf:params:oauth:grant-type:device_code")
+    other = deployment.create_client(unique("cli"), "--public", "--grant-type",
+                                     "urn:ietf:params:oauth:grant-type:device_code")
+    device = httpx.post(meta["device_authorization_endpoint"], data={"client_id": cli["client_id"]}).json()
+    r = httpx.post(meta["token_endpoint"], data={"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                                                 "device_code": device["device_code"],
+                                                 "client_id": other["client_id"]})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+
+
+# -- password grant and lockout ------------------------------------------------------------------
+
+def test_password_grant_only_for_allowed_clients(deployment, meta):
+    user = unique("pw")
+    deployment.create_user(user, PASSWORD)
+    allowed = deployment.create_client(unique("pwc"), "--grant-type", "password")
+    other = deployment.create_client(unique("cc"), "--grant-type", "client_credentials")
+    data = {"grant_type": "password", "username": user, "password": PASSWORD, "scope": "openid profile"}
+    ok = httpx.post(meta["token_endpoint"], data=data, auth=(allowed["client_id"], allowed["client_secret"]))
+    assert ok.status_code == 200 and ok.json()["access_token"]
+    refused = httpx.post(meta["token_endpoint"], data=data, auth=(other["client_id"], other["client_secret"]))
+    assert refused.status_code == 400 and refused.json()["error"] == "unauthorized_client"
+
+
+def test_password_grant_locks_account_after_repeated_failures(deployment, meta):
+    user = unique("lock")
+    deployment.create_user(user, PASSWORD)
+    client = deployment.create_client(unique("pwc"), "--grant-type", "password")
+    auth = (client["client_id"], client["client_secret"])
+    for _ in range(5):
+        r = httpx.post(meta["token_endpoint"], data={"grant_type": "password", "username": user, "password": "nope"},
+                       auth=auth)
+        assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    r = httpx.post(meta["token_endpoint"], data={"grant_type": "password", "username": user, "password": PASSWORD},
+                   auth=auth)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+
+
+# -- introspection, revocation, userinfo ---------------------------------------------------------
+
+def test_introspection_requires_client_authentication(deployment, meta):
+    r = httpx.post(meta["introspection_endpoint"], data={"token": "x"})
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+    assert r.headers["www-authenticate"].startswith("Basic")
+
+
+def test_introspection_scoped_to_own_tokens_unless_resource_server(deployment, meta, resource_server):
+    a = deployment.create_client(unique("a"), "--grant-type", "client_credentials")
+    b = deployment.create_client(unique("b"), "--grant-type", "client_credentials")
+    token = httpx.post(meta["token_endpoint"], data={"grant_type": "client_credentials"},
+                       auth=(a["client_id"], a["client_secret"])).json()["access_token"]
+    own = introspect(meta, a, token)
+    assert own["active"] is True
+    assert {"active", "sub", "client_id", "scope", "exp", "iat", "aud", "iss", "token_type"} <= set(own)
+    assert introspect(meta, b, token) == {"active": False}
+    assert introspect(meta, resource_server, token)["client_id"] == a["client_id"]
+
+
+def test_revoked_tokens_are_inactive_and_refused_by_userinfo(deployment, meta, resource_server):
+    user = unique("rv")
+    deployment.create_user(user, PASSWORD)
+    client = portal(deployment)
+    tokens = code_tokens(deployment, meta, client, user, scope="openid profile")
+    auth = (client["client_id"], client["client_secret"])
+    assert httpx.get(meta["userinfo_endpoint"],
+                     headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 200
+    r = httpx.post(meta["revocation_endpoint"], data={"token": tokens["access_token"]}, auth=auth)
+    assert r.status_code == 200
+    assert introspect(meta, resource_server, tokens["access_token"])["active"] is False
+    r = httpx.get(meta["userinfo_endpoint"], headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"]
+    # Revoking a refresh token works too.
+    fresh = code_tokens(deployment, meta, client, user, scope="openid")
+    r = httpx.post(meta["revocation_endpoint"], data={"token": fresh["refresh_token"],
+                                                      "token_type_hint": "refresh_token"}, auth=auth)
+    assert r.status_code == 200
+    assert introspect(meta, resource_server, fresh["refresh_token"])["active"] is False
+    refused = httpx.post(meta["token_endpoint"], data={"grant_type": "refresh_token",
+                                                       "refresh_token": fresh["refresh_token"]}, auth=auth)
+    assert refused.status_code == 400
+
+
+def test_userinfo_get_and_post_and_bearer_errors(deployment, meta):
+    user = unique("ui")
+    deployment.create_user(user, PASSWORD, "atlas")
+    client = portal(deployment)
+    tokens = code_tokens(deployment, meta, client, user, scope="openid profile email")
+    header = {"Authorization": f"Bearer {tokens['access_token']}"}
+    got = httpx.get(meta["userinfo_endpoint"], headers=header)
+    posted = httpx.post(meta["userinfo_endpoint"], headers=header)
+    assert got.status_code == posted.status_code == 200 and got.json() == posted.json()
+    assert got.json()["preferred_username"] == user and got.json()["groups"] == ["atlas"]
+    missing = httpx.get(meta["userinfo_endpoint"])
+    assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
+    svc = deployment.create_client(unique("svc"), "--grant-type", "client_credentials")
+    cc = httpx.post(meta["token_endpoint"], data={"grant_type": "client_credentials"},
+                    auth=(svc["client_id"], svc["client_secret"])).json()["access_token"]
+    r = httpx.get(meta["userinfo_endpoint"], headers={"Authorization": f"Bearer {cc}"})
+    assert r.status_code == 403 and r.json()["error"] == "insufficient_scope"
+
+
+# -- logout --------------------------------------------------------------------------------------
+
+def test_rp_initiated_logout_with_exact_post_logout_redirect_uri(deployment, meta):
+    user = unique("lo")
+    deployment.create_user(user, PASSWORD)
+    client = portal(deployment)
+    with httpx.Client() as browser:
+        tokens = code_tokens(deployment, meta, client, user, scope="openid", browser=browser)
+        bad = browser.get(meta["end_session_endpoint"], params={
+            "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "http://127.0.0.1:9999/bye/"})
+        assert bad.status_code == 400 and "location" not in bad.headers
+        r = browser.get(meta["end_session_endpoint"], params={
+            "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "http://127.0.0.1:9999/bye",
+            "state": "s1"})
+        assert r.status_code == 302 and r.headers["location"] == "http://127.0.0.1:9999/bye?state=s1"
+        # The session is gone: a silent authorization now needs a login.
+        silent = browser.get(auth_url(meta, client, prompt="none")[0])
+        assert "error=login_required" in silent.headers["location"]
+
+
+# -- token endpoint errors -------------------------------------------------------------------------
+
+def test_token_endpoint_errors_are_rfc6749_json(deployment, meta):
+    svc = deployment.create_client(unique("svc"), "--grant-type", "client_credentials", "--scope", "read")
+    auth = (svc["client_id"], svc["client_secret"])
+    r = httpx.post(meta["token_endpoint"], data={"grant_type": "magic"}, auth=auth)
+    assert r.status_code == 400 and r.json()["error"] == "unsupported_grant_type"
+    r = httpx.post(meta["token_endpoint"], data={"grant_type": "client_credentials"}, auth=(svc["client_id"], "wrong"))
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+    assert r.headers["www-authenticate"].startswith("Basic")
+    r = httpx.post(meta["token_endpoint"], data={"grant_type": "client_credentials", "scope": "write"}, auth=auth)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_scope"
+    r = httpx.post(meta["token_endpoint"], data={"grant_type": "authorization_code"}, auth=auth)
+    assert r.status_code == 400 and r.json()["error"] in ("invalid_request", "unauthorized_client")
+    assert r.headers["cache-control"] == "no-store"
