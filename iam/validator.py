@@ -15,8 +15,8 @@ from oauth2_provider.models import (
     get_device_grant_model,
     get_id_token_model,
     get_refresh_token_model,
+    revoke_access_token,
 )
-from oauth2_provider.models import revoke_access_token
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc8628.grant_types import DeviceCodeGrant
@@ -98,9 +98,7 @@ class Validator(OAuth2Validator):
                 revoke_access_token(token)
             if redeemed.token_family:
                 RefreshToken.revoke_family(redeemed.token_family)
-            audit.record(
-                actor=client, action="token.code_replay_revoked", target_type="iam.application", target_id=client.client_id
-            )
+            audit.record(actor=client, action="token.code_replay_revoked", target=client)
         log.warning("authorization code replayed by client %s: its tokens were revoked", client.client_id)
 
     def _create_authorization_code(self, request, code, expires=None):

@@ -83,6 +83,8 @@ def rotate_keys(*, actor, alg: str = "RS256") -> dict:
         added = _create(alg, SigningKey.NEXT)
     changes["added"] = added.kid
     changes["added_state"] = added.state
-    audit.record(actor=actor, action="key.rotate", target_type="iam.signingkey", target_id=added.kid, alg=alg, **changes)
+    audit.record(
+        actor=actor, action="key.rotate", target_type="iam.signingkey", target_id=added.kid, alg=alg, **changes
+    )
     transaction.on_commit(keys.key_store.invalidate)
     return changes

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
-from django.utils.decorators import method_decorator
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.views.mixins import OAuthLibMixin
 
@@ -19,7 +19,6 @@ from iam.claims import STANDARD_SCOPES
 from iam.conf import config
 from iam.models import Application, Consent
 from iam.services.consents import remember_consent
-
 
 
 def _without_param(full_path: str, name: str, value: str | None = None) -> str:
@@ -122,7 +121,7 @@ class AuthorizeView(OAuthLibMixin, View):
     def _issue(self, request, scopes, credentials, client):
         auth_time = request.session.get(SESSION_AUTH_TIME)
         credentials["iam_auth_time"] = (
-            datetime.fromtimestamp(auth_time, tz=dt_timezone.utc) if auth_time else request.user.last_login
+            datetime.fromtimestamp(auth_time, tz=UTC) if auth_time else request.user.last_login
         )
         credentials["iam_amr"] = request.session.get(SESSION_AMR, [])
         try:

@@ -15,6 +15,10 @@ from iam.keys import key_store
 from iam.models import Application
 
 
+def _refuse(request, message):
+    return render(request, "iam/error.html", {"error": message}, status=400)
+
+
 def _param(request, name):
     return request.POST.get(name) if request.method == "POST" else request.GET.get(name)
 
@@ -31,26 +35,20 @@ def end_session(request):
     if hint:
         verified = key_store.verify(hint)  # an expired ID token is still a valid hint
         if verified is None or verified[1].get("iss") != config.issuer:
-            return render(request, "iam/error.html", {"error": "The id_token_hint is not an ID token we issued."}, status=400)
+            return _refuse(request, "The id_token_hint is not an ID token we issued.")
         hint_claims = verified[1]
         aud = hint_claims.get("aud")
         aud = [aud] if isinstance(aud, str) else list(aud or [])
         if client_id and client_id not in aud:
-            return render(request, "iam/error.html", {"error": "client_id does not match the id_token_hint."}, status=400)
+            return _refuse(request, "client_id does not match the id_token_hint.")
         client_id = client_id or (aud[0] if aud else None)
 
     client = Application.objects.filter(client_id=client_id).first() if client_id else None
     if post_logout_redirect_uri:
         if client is None:
-            return render(
-                request, "iam/error.html",
-                {"error": "post_logout_redirect_uri needs client_id or id_token_hint."}, status=400,
-            )
+            return _refuse(request, "post_logout_redirect_uri needs client_id or id_token_hint.")
         if not client.post_logout_redirect_uri_allowed(post_logout_redirect_uri):
-            return render(
-                request, "iam/error.html",
-                {"error": "post_logout_redirect_uri is not registered for this client."}, status=400,
-            )
+            return _refuse(request, "post_logout_redirect_uri is not registered for this client.")
 
     def finish():
         logout(request)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.http import JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
