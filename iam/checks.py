@@ -34,18 +34,20 @@ def production_settings(app_configs, **kwargs):
 
 @register(Tags.security, deploy=True)
 def signing_key_present(app_configs, **kwargs):
-    """Warn (not fail) at startup when no signing key exists: `make run` creates one."""
+    """No active signing key: a warning on a loopback first run (`make run` creates one), an
+    error for a public issuer, which would answer every token request with a failure."""
     from django.db import DatabaseError
 
     from iam.models import SigningKey
 
     try:
         if not SigningKey.objects.filter(state=SigningKey.ACTIVE).exists():
+            level, check_id = (Warning, "iam.W002") if config.issuer_is_loopback else (Error, "iam.E003")
             return [
-                Warning(
+                level(
                     "No active signing key: tokens cannot be issued.",
                     hint="Run `python manage.py rotatekeys`.",
-                    id="iam.W002",
+                    id=check_id,
                 )
             ]
     except DatabaseError:

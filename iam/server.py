@@ -17,6 +17,9 @@ class Server(OpenIDServer):
             *args,
             **kwargs,
         )
+        # Only the code flow: implicit and hybrid responses are not offered at all, so asking
+        # for them is unsupported_response_type (RFC 6749 §4.1.2.1), not a per-client refusal.
+        self._response_types = {"code": self._response_types["code"]}
         seen = set()
         for grant in (
             self.auth_grant,

@@ -23,6 +23,7 @@ from oauthlib.oauth2.rfc8628.grant_types import DeviceCodeGrant
 
 from accounts.services import audit
 from iam import claims as claims_module
+from iam.client_auth import load_client
 from iam.conf import config
 from iam.keys import key_store
 from iam.models import Grant, RedeemedCode, TokenFamily
@@ -36,6 +37,16 @@ IDToken = get_id_token_model()
 DeviceGrant = get_device_grant_model()
 
 
+class _RefreshTokenAlreadyRotated(Exception):
+    def __init__(self, token_family):
+        super().__init__(token_family)
+        self.token_family = token_family
+
+
+class _CodeAlreadyRedeemed(Exception):
+    pass
+
+
 def checksum(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -44,6 +55,18 @@ class Validator(OAuth2Validator):
     # -- client authentication ------------------------------------------------------------
     def _check_secret(self, provided_secret, stored_secret):
         return check_client_secret(provided_secret, stored_secret)
+
+    def _load_application(self, client_id, request):
+        # DOT reads the row on every request; take it from the short-lived per-worker cache
+        # (iam.client_auth.load_client). DOT's own checks then run on it as before.
+        if not request.client:
+            try:
+                client = load_client(client_id)
+            except ValueError:  # e.g. a NUL byte, which PostgreSQL cannot be asked about
+                client = None
+            if client is not None and client.is_usable(request):
+                request.client = client
+        return super()._load_application(client_id, request)
 
     def _authenticate_basic_auth(self, request):
         ok = super()._authenticate_basic_auth(request)
@@ -65,7 +88,11 @@ class Validator(OAuth2Validator):
         return grant_type in (request.client or client).grant_types
 
     def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs):
-        return response_type == "code" and "authorization_code" in client.grant_types
+        # oauthlib's code grant also takes hybrid ("code id_token") and "none" requests: this
+        # server offers none of them to anyone, so that is unsupported, not unauthorized.
+        if response_type != "code":
+            raise errors.UnsupportedResponseTypeError(request=request)
+        return "authorization_code" in client.grant_types
 
     def is_pkce_required(self, client_id, request):
         client = request.client or self._load_application(client_id, request)
@@ -83,11 +110,30 @@ class Validator(OAuth2Validator):
         request.user = grant.user
         request.iam_auth_time = grant.auth_time
         request.iam_amr = grant.amr
+        request.iam_grant = grant
         if grant.nonce:
             request.nonce = grant.nonce
         if grant.claims:
             request.claims = json.loads(grant.claims)
         return True
+
+    # PKCE challenge and redirect_uri come from the row validate_code read: DOT reads it again
+    # and raises DoesNotExist (a 500) when a concurrent redemption deleted the code meanwhile.
+    def get_code_challenge(self, code, request):
+        grant = getattr(request, "iam_grant", None)
+        return super().get_code_challenge(code, request) if grant is None else grant.code_challenge or None
+
+    def get_code_challenge_method(self, code, request):
+        grant = getattr(request, "iam_grant", None)
+        if grant is None:
+            return super().get_code_challenge_method(code, request)
+        return grant.code_challenge_method or None
+
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request, *args, **kwargs):
+        grant = getattr(request, "iam_grant", None)
+        if grant is None:
+            return super().confirm_redirect_uri(client_id, code, redirect_uri, client, request, *args, **kwargs)
+        return grant.redirect_uri_allowed(redirect_uri)
 
     def _revoke_replayed_code(self, code, client) -> None:
         redeemed = RedeemedCode.objects.filter(code_checksum=checksum(code), application=client).first()
@@ -121,6 +167,8 @@ class Validator(OAuth2Validator):
         )
 
     def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        if getattr(request, "iam_code_used", False):
+            return  # already deleted with the tokens it issued (_save_bearer_token)
         deleted, _ = Grant.objects.filter(code=code, application=request.client).delete()
         if not deleted:
             # Another request redeemed this code between our check and now: revoke ours too.
@@ -130,11 +178,47 @@ class Validator(OAuth2Validator):
             raise errors.InvalidGrantError(request=request)
 
     # -- tokens ------------------------------------------------------------------------------
+    def save_bearer_token(self, token, request, *args, **kwargs):
+        if request.grant_type == "client_credentials" and "refresh_token" not in token:
+            # One INSERT, atomic on its own: DOT's transaction around it only adds the
+            # BEGIN and COMMIT round trips to the busiest grant.
+            return self._save_bearer_token(token, request, *args, **kwargs)
+        try:
+            return super().save_bearer_token(token, request, *args, **kwargs)
+        except _RefreshTokenAlreadyRotated as lost:
+            # Two uses of one refresh token are reuse, however close together: revoke the
+            # family (here, outside the transaction that was just rolled back).
+            RefreshToken.revoke_family(lost.token_family)
+            log.warning("refresh token used concurrently by client %s: its family was revoked",
+                        request.client.client_id)
+            raise errors.InvalidGrantError(request=request) from None
+        except _CodeAlreadyRedeemed:
+            # A concurrent request redeemed this code first: that is a replay too.
+            self._revoke_replayed_code(request.code, request.client)
+            raise errors.InvalidGrantError(request=request) from None
+
     def _save_bearer_token(self, token, request, *args, **kwargs):
         if "refresh_token" in token and "refresh_token" not in request.client.grant_types:
             del token["refresh_token"]
+        previous = getattr(request, "refresh_token_instance", None)
+        if request.grant_type == "refresh_token" and isinstance(previous, RefreshToken):
+            # Claim the presented token first (a row lock on PostgreSQL, the write lock on
+            # SQLite). A concurrent request that rotated it in the meantime leaves nothing to
+            # claim; without this DOT takes its grace-period path and answers 200 with empty
+            # token strings (it stores only checksums of the tokens it would hand back).
+            claimed = RefreshToken.objects.filter(pk=previous.pk, revoked__isnull=True).update(
+                updated=timezone.now()
+            )
+            if not claimed:
+                raise _RefreshTokenAlreadyRotated(previous.token_family)
         super()._save_bearer_token(token, request, *args, **kwargs)
         if request.grant_type == "authorization_code" and getattr(request, "code", None):
+            # Use the code up in the transaction that stores its tokens: of two concurrent
+            # redemptions only one deletes it (the other would collide on RedeemedCode).
+            deleted, _ = Grant.objects.filter(code=request.code, application=request.client).delete()
+            if not deleted:
+                raise _CodeAlreadyRedeemed()
+            request.iam_code_used = True
             access_token = AccessToken.objects.filter(token_checksum=checksum(token["access_token"])).first()
             request.iam_issued_access_token = access_token
             family = None
@@ -191,11 +275,17 @@ class Validator(OAuth2Validator):
                 grant.delete()  # one device code, one set of tokens
                 return DeviceCodeGrant.DEVICE_CODE_AUTHORIZED
             too_fast = (timezone.now() - grant.last_checked).total_seconds() < grant.interval * 0.8
-            grant.save(update_fields=["last_checked"])
+            if too_fast:
+                grant.interval += 5  # RFC 8628 §3.5: every slow_down adds 5 seconds
+            grant.save(update_fields=["last_checked", "interval"])
             return DeviceCodeGrant.DEVICE_CODE_SLOW_DOWN if too_fast else DeviceCodeGrant.DEVICE_CODE_PENDING
 
     # -- resource owner password grant ---------------------------------------------------------
     def validate_user(self, username, password, client, request, *args, **kwargs):
+        # oauthlib checks the password before the grant type: a client not registered for this
+        # grant must not get to test passwords (or lock accounts) at all.
+        if "password" not in (request.client or client).grant_types:
+            raise errors.UnauthorizedClientError(request=request)
         ok = super().validate_user(username, password, client, request, *args, **kwargs)
         if ok:
             request.iam_auth_time = timezone.now()

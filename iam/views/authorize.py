@@ -58,6 +58,9 @@ class AuthorizeView(OAuthLibMixin, View):
         return render(request, "iam/error.html", {"error": error}, status=status)
 
     def _handle(self, request):
+        if not request.GET.get("redirect_uri"):
+            # OIDC Core §3.1.2.1 requires it; without it there is nowhere safe to send errors.
+            return self._error_page(request, "The redirect_uri parameter is required.")
         try:
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
@@ -72,6 +75,11 @@ class AuthorizeView(OAuthLibMixin, View):
         prompt = set((request.GET.get("prompt") or "").split())
         state = credentials.get("state")
         redirect_uri = credentials["redirect_uri"]
+        # Request objects are not supported (discovery says so); ignoring one would silently
+        # drop whatever the client put in it (OIDC Core §6.1, §6.2).
+        for name, error in (("request", "request_not_supported"), ("request_uri", "request_uri_not_supported")):
+            if request.GET.get(name):
+                return _error_redirect(redirect_uri, error, state)
 
         if self._needs_login(request, prompt):
             if "none" in prompt:

@@ -5,6 +5,7 @@ stores exactly what oauthlib validated and answers with the RFC 8628 §3.2 field
 """
 
 import json
+from datetime import timedelta
 
 from django.http import JsonResponse
 from django.utils.decorators import method_decorator
@@ -35,8 +36,11 @@ class DeviceAuthorizationView(OAuthLibMixin, View):
         if client is None or GRANT_DEVICE_CODE not in client.grant_types:
             return UnauthorizedClient("this client may not use the device flow").as_response()
         response = {k: v for k, v in payload.items() if k in _RESPONSE_FIELDS and v is not None}
-        create_device_grant(
+        grant = create_device_grant(
             DeviceRequest(client_id=client.client_id, scope=payload.get("scope") or ""),
             DeviceCodeResponse(**response),
         )
+        # No poll has happened yet: the first one may come at once without slow_down
+        # (keystoneauth polls immediately and treats slow_down as fatal).
+        type(grant).objects.filter(pk=grant.pk).update(last_checked=grant.expires - timedelta(days=1))
         return JsonResponse(response, status=200, headers={**headers, "Cache-Control": "no-store"})

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
+from oauth2_provider.signals import app_authorized
 from oauth2_provider.views import RevokeTokenView as DotRevokeTokenView
 from oauth2_provider.views import TokenView as DotTokenView
 
 from iam import claims as claims_module
 from iam.client_auth import authenticate_confidential_client
-from iam.errors import BearerError, InvalidClient, OAuthError
+from iam.errors import BearerError, InvalidClient, InvalidRequest, OAuthError
 from iam.keys import unverified_claims
 from iam.token_lookup import live_access_token, live_refresh_token
 
@@ -25,9 +27,25 @@ def _fix_client_challenge(response):
 
 
 class TokenView(DotTokenView):
+    @method_decorator(sensitive_post_parameters("password", "client_secret"))
+    def authorization_flow_token_response(self, request, *args, **kwargs):
+        if app_authorized.has_listeners():
+            return super().authorization_flow_token_response(request, *args, **kwargs)
+        # DOT reads the new access token back from the database only to send app_authorized;
+        # with no receiver that is a wasted query on every token request.
+        url, headers, body, status = self.create_token_response(request)
+        response = HttpResponse(content=body, status=status)
+        for name, value in headers.items():
+            response[name] = value
+        return response
+
     def post(self, request, *args, **kwargs):
         # Every grant, the device code one included, goes through oauthlib and our validator
         # (DOT's own device branch neither binds the code to the client nor uses it up).
+        if not request.POST.get("grant_type"):
+            # oauthlib falls back to its default grant and calls this unsupported_grant_type;
+            # a missing required parameter is invalid_request (RFC 6749 §5.2).
+            return InvalidRequest("the grant_type parameter is required").as_response()
         return _fix_client_challenge(self.authorization_flow_token_response(request))
 
 

@@ -2,95 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import itertools
-import secrets
 import time
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jwt
-from joserfc.jwk import KeySet
 
 from tests.e2e.browser import authorize, csrf, login
+from tests.e2e.oidc import PASSWORD, REDIRECT, auth_url, code_tokens, introspect, portal, redeem, unique
 
 pytestmark = pytest.mark.e2e
-
-REDIRECT = "http://127.0.0.1:9999/cb"
-PASSWORD = "e2e-Password-flows-1"
-_n = itertools.count(1)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{next(_n)}{secrets.token_hex(2)}"
-
-
-@pytest.fixture(scope="module")
-def meta(deployment):
-    return httpx.get(deployment.url + "/.well-known/openid-configuration").json()
-
-
-@pytest.fixture(scope="module")
-def jwks(meta):
-    return KeySet.import_key_set(httpx.get(meta["jwks_uri"]).json())
-
-
-@pytest.fixture(scope="module")
-def resource_server(deployment):
-    return deployment.create_client(unique("rs"), "--grant-type", "client_credentials", "--introspection")
-
-
-def pkce_pair():
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
-def portal(deployment, *extra):
-    return deployment.create_client(
-        unique("portal"), "--redirect-uri", REDIRECT, "--grant-type", "authorization_code",
-        "--grant-type", "refresh_token", "--post-logout-redirect-uri", "http://127.0.0.1:9999/bye", *extra,
-    )
-
-
-def auth_url(meta, client, scope="openid profile email", **params):
-    verifier, challenge = pkce_pair()
-    query = {"response_type": "code", "client_id": client["client_id"], "redirect_uri": REDIRECT, "scope": scope,
-             "state": secrets.token_urlsafe(8), "code_challenge": challenge, "code_challenge_method": "S256"}
-    query.update(params)
-    query = {k: v for k, v in query.items() if v is not None}
-    return meta["authorization_endpoint"] + "?" + urlencode(query), verifier, query["state"]
-
-
-def redeem(meta, client, location, verifier):
-    code = parse_qs(urlsplit(location).query)["code"][0]
-    return httpx.post(meta["token_endpoint"], data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": verifier,
-    }, auth=(client["client_id"], client["client_secret"]))
-
-
-def introspect(meta, rs, token):
-    r = httpx.post(meta["introspection_endpoint"], data={"token": token}, auth=(rs["client_id"], rs["client_secret"]))
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def code_tokens(deployment, meta, client, username, scope="openid profile email", browser=None, **params):
-    url, verifier, _ = auth_url(meta, client, scope=scope, **params)
-    own = browser is None
-    browser = browser or httpx.Client()
-    try:
-        r = authorize(deployment.url, browser, url, username, PASSWORD)
-        assert r.status_code == 302, r.text
-        tokens = redeem(meta, client, r.headers["location"], verifier)
-        assert tokens.status_code == 200, tokens.text
-        return tokens.json()
-    finally:
-        if own:
-            browser.close()
 
 
 # -- client credentials and JWT access tokens -------------------------------------------------
@@ -117,9 +40,8 @@ def test_unregistered_audience_is_invalid_target(deployment, meta):
 
 # -- refresh tokens ------------------------------------------------------------------------------
 
-def test_refresh_token_rotates_and_reuse_revokes_family(deployment, meta, resource_server):
-    user = unique("rot")
-    deployment.create_user(user, PASSWORD)
+def test_refresh_token_rotates_and_reuse_revokes_family(deployment, meta, resource_server, shared_user):
+    user = shared_user
     client = portal(deployment)
     first = code_tokens(deployment, meta, client, user, scope="openid offline_access")
     auth = (client["client_id"], client["client_secret"])
@@ -139,14 +61,13 @@ def test_refresh_token_rotates_and_reuse_revokes_family(deployment, meta, resour
     assert introspect(meta, resource_server, second["access_token"])["active"] is False
 
 
-def test_refresh_returns_new_id_token_with_original_auth_time(deployment, meta, jwks):
-    user = unique("rid")
-    deployment.create_user(user, PASSWORD)
+def test_refresh_returns_new_id_token_with_original_auth_time(deployment, meta, jwks, shared_user):
+    user = shared_user
     client = portal(deployment)
     first = code_tokens(deployment, meta, client, user, scope="openid")
     time.sleep(1.1)
-    r = httpx.post(meta["token_endpoint"], data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
-                   auth=(client["client_id"], client["client_secret"]))
+    r = httpx.post(meta["token_endpoint"], auth=(client["client_id"], client["client_secret"]),
+                   data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
     assert r.status_code == 200, r.text
     a = jwt.decode(first["id_token"], jwks).claims
     b = jwt.decode(r.json()["id_token"], jwks).claims
@@ -155,9 +76,8 @@ def test_refresh_returns_new_id_token_with_original_auth_time(deployment, meta, 
 
 # -- authorization codes and PKCE ------------------------------------------------------------------
 
-def test_code_replay_revokes_tokens(deployment, meta, resource_server):
-    user = unique("replay")
-    deployment.create_user(user, PASSWORD)
+def test_code_replay_revokes_tokens(deployment, meta, resource_server, shared_user):
+    user = shared_user
     client = portal(deployment)
     url, verifier, _ = auth_url(meta, client, scope="openid")
     with httpx.Client() as browser:
@@ -174,11 +94,9 @@ def test_code_replay_revokes_tokens(deployment, meta, resource_server):
     assert refresh.status_code == 400
 
 
-def test_public_client_requires_pkce(deployment, meta):
-    user = unique("pk")
-    deployment.create_user(user, PASSWORD)
-    public = deployment.create_client(unique("spa"), "--public", "--redirect-uri", REDIRECT,
-                                      "--grant-type", "authorization_code")
+def test_public_client_requires_pkce(deployment, meta, shared_user, spa):
+    user = shared_user
+    public = spa
     url, _, state = auth_url(meta, public, code_challenge=None, code_challenge_method=None)
     with httpx.Client() as browser:
         r = authorize(deployment.url, browser, url, user, PASSWORD)
@@ -188,11 +106,9 @@ def test_public_client_requires_pkce(deployment, meta):
     assert query["error"] == ["invalid_request"] and query["state"] == [state] and "code" not in query
 
 
-def test_pkce_plain_method_refused(deployment, meta):
-    user = unique("plain")
-    deployment.create_user(user, PASSWORD)
-    public = deployment.create_client(unique("spa"), "--public", "--redirect-uri", REDIRECT,
-                                      "--grant-type", "authorization_code")
+def test_pkce_plain_method_refused(deployment, meta, shared_user, spa):
+    user = shared_user
+    public = spa
     url, _, _ = auth_url(meta, public, code_challenge="a" * 50, code_challenge_method="plain")
     with httpx.Client() as browser:
         r = authorize(deployment.url, browser, url, user, PASSWORD)
@@ -201,11 +117,9 @@ def test_pkce_plain_method_refused(deployment, meta):
     assert "code" not in query and query["error"][0] in ("invalid_request",)
 
 
-def test_pkce_wrong_verifier_is_invalid_grant(deployment, meta):
-    user = unique("wv")
-    deployment.create_user(user, PASSWORD)
-    public = deployment.create_client(unique("spa"), "--public", "--redirect-uri", REDIRECT,
-                                      "--grant-type", "authorization_code")
+def test_pkce_wrong_verifier_is_invalid_grant(deployment, meta, shared_user, spa):
+    user = shared_user
+    public = spa
     url, verifier, _ = auth_url(meta, public, scope="openid")
     with httpx.Client() as browser:
         location = authorize(deployment.url, browser, url, user, PASSWORD).headers["location"]
@@ -217,15 +131,15 @@ def test_pkce_wrong_verifier_is_invalid_grant(deployment, meta):
     ok = httpx.post(meta["token_endpoint"], data={"grant_type": "authorization_code", "code": code,
                                                   "redirect_uri": REDIRECT, "client_id": public["client_id"],
                                                   "code_verifier": verifier})
-    # A failed attempt does not consume the code on its own; the right verifier still works once.
-    assert ok.status_code in (200, 400)
+    # A failed attempt changes nothing: the code is not spent, the right verifier still works.
+    assert ok.status_code == 200, ok.text
 
 
 @pytest.mark.parametrize("bad_redirect", [
     REDIRECT + "?x=1", REDIRECT + "/", "http://127.0.0.1:9998/cb", "http://localhost:9999/cb", "https://evil.example/cb",
 ])
-def test_redirect_uri_must_match_exactly_else_error_page(deployment, meta, bad_redirect):
-    client = portal(deployment)
+def test_redirect_uri_must_match_exactly_else_error_page(deployment, meta, bad_redirect, shared_portal):
+    client = shared_portal
     url, _, _ = auth_url(meta, client, redirect_uri=bad_redirect)
     r = httpx.get(url)
     assert 400 <= r.status_code < 500 and "location" not in r.headers
@@ -236,12 +150,13 @@ def test_unknown_client_gets_error_page_not_redirect(deployment, meta):
     url, _, _ = auth_url(meta, {"client_id": "no-such-client"})
     r = httpx.get(url)
     assert 400 <= r.status_code < 500 and "location" not in r.headers
+    assert "text/html" in r.headers["content-type"]
 
 
 # -- prompt, max_age, consent ----------------------------------------------------------------------
 
-def test_prompt_none_without_session_is_login_required(deployment, meta):
-    client = portal(deployment)
+def test_prompt_none_without_session_is_login_required(deployment, meta, shared_portal):
+    client = shared_portal
     url, _, state = auth_url(meta, client, prompt="none")
     r = httpx.get(url)
     assert r.status_code == 302
@@ -288,17 +203,32 @@ def test_consent_denied_returns_access_denied(deployment, meta):
     assert query["error"] == ["access_denied"] and query["state"] == [state]
 
 
-def test_prompt_login_and_max_age_force_reauthentication(deployment, meta, jwks):
+def test_prompt_login_forces_the_login_form(deployment, meta, jwks):
+    user = unique("pl")
+    deployment.create_user(user, PASSWORD)
+    client = portal(deployment)
+    with httpx.Client() as browser:
+        first = code_tokens(deployment, meta, client, user, scope="openid", browser=browser)
+        time.sleep(1.1)
+        # The session is live, yet prompt=login sends the person to the login form again ...
+        r = browser.get(auth_url(meta, client, scope="openid", prompt="login")[0])
+        assert r.status_code == 302 and urlsplit(r.headers["location"]).path == "/login/"
+        # ... and the ID token issued after that login says so.
+        second = code_tokens(deployment, meta, client, user, scope="openid", browser=browser, prompt="login")
+    a = jwt.decode(first["id_token"], jwks).claims
+    b = jwt.decode(second["id_token"], jwks).claims
+    assert b["auth_time"] > a["auth_time"]
+
+
+def test_max_age_zero_forces_reauthentication(deployment, meta, jwks):
     user = unique("ma")
     deployment.create_user(user, PASSWORD)
     client = portal(deployment)
     with httpx.Client() as browser:
         first = code_tokens(deployment, meta, client, user, scope="openid", browser=browser)
         time.sleep(1.1)
-        # prompt=login: the login form again although the session is live
-        r = browser.get(auth_url(meta, client, scope="openid", prompt="login")[0])
-        assert r.status_code == 302 and "/login/" in r.headers["location"]
-        # max_age=0: also forces a login; the new ID token's auth_time is newer
+        r = browser.get(auth_url(meta, client, scope="openid", max_age="0")[0])
+        assert r.status_code == 302 and urlsplit(r.headers["location"]).path == "/login/"
         second = code_tokens(deployment, meta, client, user, scope="openid", browser=browser, max_age="0")
     a = jwt.decode(first["id_token"], jwks).claims
     b = jwt.decode(second["id_token"], jwks).claims
@@ -307,42 +237,79 @@ def test_prompt_login_and_max_age_force_reauthentication(deployment, meta, jwks)
 
 # -- device flow ---------------------------------------------------------------------------------
 
-def test_device_flow_end_to_end(deployment, meta):
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def device_client(deployment):
+    return deployment.create_client(unique("cli"), "--public", "--grant-type", DEVICE_GRANT,
+                                    "--grant-type", "refresh_token")
+
+
+def approve_device(deployment, user, user_code, action="accept"):
+    """A person signs in, types the user code on /device/ and answers the confirm page."""
+    with httpx.Client() as browser:
+        r = login(deployment.url, browser, "/login/?next=/device/", user, PASSWORD)
+        assert r.status_code == 302, r.text
+        page = browser.get(deployment.url + r.headers["location"])
+        assert page.status_code == 200, page.text
+        r = browser.post(deployment.url + "/device/", data={"csrfmiddlewaretoken": csrf(page.text),
+                                                            "user_code": user_code})
+        assert r.status_code == 302, r.text
+        confirm_url = deployment.url + r.headers["location"]
+        confirm = browser.get(confirm_url)
+        assert confirm.status_code == 200, confirm.text
+        r = browser.post(confirm_url, data={"csrfmiddlewaretoken": csrf(confirm.text), "action": action})
+        assert r.status_code == 302, r.text
+
+
+def test_device_flow_end_to_end(deployment, meta, jwks):
     user = unique("dev")
-    deployment.create_user(user, PASSWORD)
-    cli = deployment.create_client(unique("cli"), "--public", "--grant-type",
-                                   "urn:ietf:params:oauth:grant-type:device_code", "--grant-type", "refresh_token")
+    sub = deployment.create_user(user, PASSWORD)["id"]
+    cli = device_client(deployment)
     start = httpx.post(meta["device_authorization_endpoint"], data={"client_id": cli["client_id"],
                                                                     "scope": "openid profile"})
     assert start.status_code == 200, start.text
+    assert start.headers["cache-control"] == "no-store"
     device = start.json()
-    assert {"device_code", "user_code", "verification_uri", "expires_in"} <= set(device)
-    poll = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": device["device_code"],
-            "client_id": cli["client_id"]}
+    assert {"device_code", "user_code", "verification_uri", "expires_in", "interval"} <= set(device)
+    assert device["verification_uri"] == deployment.issuer + "/device/"
+    interval = device["interval"]
+    poll = {"grant_type": DEVICE_GRANT, "device_code": device["device_code"], "client_id": cli["client_id"]}
+    # A client that waits `interval` hears authorization_pending; one that polls faster, slow_down.
+    time.sleep(interval)
     pending = httpx.post(meta["token_endpoint"], data=poll)
-    assert pending.status_code == 400 and pending.json()["error"] in ("authorization_pending", "slow_down")
-    with httpx.Client() as browser:
-        r = login(deployment.url, browser, "/login/?next=/device/", user, PASSWORD)
-        page = browser.get(deployment.url + r.headers["location"])
-        r = browser.post(deployment.url + "/device/", data={"csrfmiddlewaretoken": csrf(page.text),
-                                                            "user_code": device["user_code"]})
-        assert r.status_code == 302, r.text
-        confirm = browser.get(deployment.url + r.headers["location"])
-        r = browser.post(deployment.url + r.headers["location"],
-                         data={"csrfmiddlewaretoken": csrf(confirm.text), "action": "accept"})
-        assert r.status_code == 302
-    tokens = None
-    for _ in range(10):
-        r = httpx.post(meta["token_endpoint"], data=poll)
-        if r.status_code == 200:
-            tokens = r.json()
-            break
-        assert r.json()["error"] in ("authorization_pending", "slow_down")
-        time.sleep(device.get("interval", 5) if r.json()["error"] == "slow_down" else 0.5)
-    assert tokens is not None and "access_token" in tokens and "refresh_token" in tokens
+    assert pending.status_code == 400 and pending.json()["error"] == "authorization_pending"
+    hurried = httpx.post(meta["token_endpoint"], data=poll)
+    assert hurried.status_code == 400 and hurried.json()["error"] == "slow_down"
+    approved_at = time.monotonic()
+    approve_device(deployment, user, device["user_code"])
+    time.sleep(max(0.0, interval - (time.monotonic() - approved_at)))
+    r = httpx.post(meta["token_endpoint"], data=poll)
+    assert r.status_code == 200, r.text
+    tokens = r.json()
+    assert {"access_token", "refresh_token"} <= set(tokens)
+    claims = jwt.decode(tokens["access_token"], jwks).claims
+    assert claims["sub"] == sub and claims["client_id"] == cli["client_id"]
+    assert set(claims["scope"].split()) == {"openid", "profile"}
     # One device code, one set of tokens.
     again = httpx.post(meta["token_endpoint"], data=poll)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    # The public client refreshes with its client_id alone.
+    refreshed = httpx.post(meta["token_endpoint"], data={"grant_type": "refresh_token", "client_id": cli["client_id"],
+                                                         "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json()["refresh_token"] != tokens["refresh_token"]
+
+
+def test_device_flow_denied_is_access_denied(deployment, meta):
+    user = unique("devno")
+    deployment.create_user(user, PASSWORD)
+    cli = device_client(deployment)
+    device = httpx.post(meta["device_authorization_endpoint"], data={"client_id": cli["client_id"]}).json()
+    approve_device(deployment, user, device["user_code"], action="deny")
+    r = httpx.post(meta["token_endpoint"], data={"grant_type": DEVICE_GRANT, "device_code": device["device_code"],
+                                                 "client_id": cli["client_id"]})
+    assert r.status_code == 400 and r.json()["error"] == "access_denied"
 
 
 def test_device_code_is_bound_to_its_client(deployment, meta):
@@ -405,9 +372,8 @@ def test_introspection_scoped_to_own_tokens_unless_resource_server(deployment, m
     assert introspect(meta, resource_server, token)["client_id"] == a["client_id"]
 
 
-def test_revoked_tokens_are_inactive_and_refused_by_userinfo(deployment, meta, resource_server):
-    user = unique("rv")
-    deployment.create_user(user, PASSWORD)
+def test_revoked_tokens_are_inactive_and_refused_by_userinfo(deployment, meta, resource_server, shared_user):
+    user = shared_user
     client = portal(deployment)
     tokens = code_tokens(deployment, meta, client, user, scope="openid profile")
     auth = (client["client_id"], client["client_secret"])
@@ -450,36 +416,60 @@ def test_userinfo_get_and_post_and_bearer_errors(deployment, meta):
 
 # -- logout --------------------------------------------------------------------------------------
 
-def test_rp_initiated_logout_with_exact_post_logout_redirect_uri(deployment, meta):
-    user = unique("lo")
-    deployment.create_user(user, PASSWORD)
-    client = portal(deployment)
+BYE = "http://127.0.0.1:9999/bye"
+
+
+def session_is_live(meta, client, browser) -> bool:
+    """A silent authorization answers with a code only while the browser's session lives."""
+    location = browser.get(auth_url(meta, client, scope="openid", prompt="none")[0]).headers["location"]
+    query = parse_qs(urlsplit(location).query)
+    assert "code" in query or query["error"] == ["login_required"], location
+    return "code" in query
+
+
+@pytest.mark.parametrize("bad_uri", [BYE + "/", BYE + "?x=1", "http://127.0.0.1:9998/bye", "https://evil.example/bye",
+                                     "other-client"])
+def test_end_session_refuses_unregistered_post_logout_redirect_uri(deployment, meta, bad_uri, shared_user,
+                                                                    shared_portal):
+    user = shared_user
+    client = shared_portal
+    if bad_uri == "other-client":  # registered, but for another client
+        bad_uri = "http://127.0.0.1:9999/other-bye"
+        deployment.create_client(unique("other"), "--redirect-uri", REDIRECT, "--grant-type", "authorization_code",
+                                 "--post-logout-redirect-uri", bad_uri)
     with httpx.Client() as browser:
         tokens = code_tokens(deployment, meta, client, user, scope="openid", browser=browser)
         bad = browser.get(meta["end_session_endpoint"], params={
-            "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "http://127.0.0.1:9999/bye/"})
+            "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": bad_uri, "state": "s0"})
         assert bad.status_code == 400 and "location" not in bad.headers
+        assert "text/html" in bad.headers["content-type"]
+        # A refused logout request changes nothing: the session is still there.
+        assert session_is_live(meta, client, browser)
+
+
+def test_end_session_with_id_token_hint_logs_out_and_redirects_with_state(deployment, meta, shared_user):
+    user = shared_user
+    client = portal(deployment)
+    with httpx.Client() as browser:
+        tokens = code_tokens(deployment, meta, client, user, scope="openid", browser=browser)
+        assert session_is_live(meta, client, browser)
         r = browser.get(meta["end_session_endpoint"], params={
-            "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "http://127.0.0.1:9999/bye",
-            "state": "s1"})
-        assert r.status_code == 302 and r.headers["location"] == "http://127.0.0.1:9999/bye?state=s1"
-        # The session is gone: a silent authorization now needs a login.
-        silent = browser.get(auth_url(meta, client, prompt="none")[0])
-        assert "error=login_required" in silent.headers["location"]
+            "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": BYE, "state": "s1"})
+        assert r.status_code == 302 and r.headers["location"] == BYE + "?state=s1"
+        assert not session_is_live(meta, client, browser)
 
 
-# -- token endpoint errors -------------------------------------------------------------------------
-
-def test_token_endpoint_errors_are_rfc6749_json(deployment, meta):
-    svc = deployment.create_client(unique("svc"), "--grant-type", "client_credentials", "--scope", "read")
-    auth = (svc["client_id"], svc["client_secret"])
-    r = httpx.post(meta["token_endpoint"], data={"grant_type": "magic"}, auth=auth)
-    assert r.status_code == 400 and r.json()["error"] == "unsupported_grant_type"
-    r = httpx.post(meta["token_endpoint"], data={"grant_type": "client_credentials"}, auth=(svc["client_id"], "wrong"))
-    assert r.status_code == 401 and r.json()["error"] == "invalid_client"
-    assert r.headers["www-authenticate"].startswith("Basic")
-    r = httpx.post(meta["token_endpoint"], data={"grant_type": "client_credentials", "scope": "write"}, auth=auth)
-    assert r.status_code == 400 and r.json()["error"] == "invalid_scope"
-    r = httpx.post(meta["token_endpoint"], data={"grant_type": "authorization_code"}, auth=auth)
-    assert r.status_code == 400 and r.json()["error"] in ("invalid_request", "unauthorized_client")
-    assert r.headers["cache-control"] == "no-store"
+def test_end_session_without_id_token_hint_asks_before_logging_out(deployment, meta, shared_user):
+    user = shared_user
+    client = portal(deployment)
+    with httpx.Client() as browser:
+        code_tokens(deployment, meta, client, user, scope="openid", browser=browser)
+        r = browser.get(meta["end_session_endpoint"], params={"client_id": client["client_id"],
+                                                             "post_logout_redirect_uri": BYE, "state": "s2"})
+        assert r.status_code == 200 and "location" not in r.headers
+        assert session_is_live(meta, client, browser)  # a bare link does not log anyone out
+        r = browser.post(meta["end_session_endpoint"], data={
+            "csrfmiddlewaretoken": csrf(r.text), "confirm": "yes", "client_id": client["client_id"],
+            "post_logout_redirect_uri": BYE, "state": "s2"})
+        assert r.status_code == 302 and r.headers["location"] == BYE + "?state=s2"
+        assert not session_is_live(meta, client, browser)

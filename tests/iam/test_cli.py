@@ -68,6 +68,17 @@ def test_client_secret_stored_as_keyed_hash_not_password_hash():
     assert check_client_secret(data["client_secret"], stored)
     assert not check_client_secret(data["client_secret"] + "x", stored)
     assert len(data["client_secret"]) >= 43  # 256 bits, base64url
+    # a keyed hash: without SECRET_KEY a stolen column cannot even check a guess
+    import hashlib
+    import hmac
+
+    from django.test import override_settings
+
+    digest = stored.removeprefix("hmac-sha256$")
+    assert len(digest) == 64 and digest != hashlib.sha256(data["client_secret"].encode()).hexdigest()
+    assert not hmac.compare_digest(digest, hmac.new(b"", data["client_secret"].encode(), hashlib.sha256).hexdigest())
+    with override_settings(SECRET_KEY="a different secret key, long enough to be plausible"):
+        assert not check_client_secret(data["client_secret"], stored)
 
 
 def test_createclient_repeated_options_and_policy_fields():
@@ -101,3 +112,70 @@ def test_bootstrap_is_idempotent_and_prints_password_once():
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.password.startswith("argon2")
     assert User.objects.filter(is_superuser=True).count() == 1
+
+
+def test_createuser_json_output_fields(monkeypatch):
+    data = json.loads(run("createuser", "dora", "--email", "dora@example.org", "--group", "lab", "--json"))
+    assert set(data) == {"id", "username", "email", "groups"}
+    assert data["username"] == "dora" and data["groups"] == ["lab"]
+    user = User.objects.get(pk=data["id"])
+    assert not user.has_usable_password()  # no --password-stdin: external login only
+
+
+def test_createuser_password_stdin_is_stored_with_argon2id(monkeypatch):
+    run("createuser", "erin", "--email", "erin@example.org", "--password-stdin",
+        stdin="a long enough password\n", monkeypatch=monkeypatch)
+    user = User.objects.get(username="erin")
+    assert user.password.startswith("argon2$argon2id$") and "a long enough password" not in user.password
+
+
+def test_createuser_refuses_duplicate_username_case_insensitively():
+    run("createuser", "frank", "--email", "frank@example.org")
+    with pytest.raises(CommandError):
+        run("createuser", "FRANK", "--email", "frank2@example.org")
+
+
+def test_createclient_public_client_with_redirect_uris():
+    data = json.loads(run("createclient", "spa", "--public", "--grant-type", "authorization_code",
+                          "--grant-type", "refresh_token", "--redirect-uri", "http://127.0.0.1:9/cb",
+                          "--redirect-uri", "https://app.example.org/cb", "--scope", "openid", "--json"))
+    assert data["redirect_uris"] == ["http://127.0.0.1:9/cb", "https://app.example.org/cb"]
+    assert data["grant_types"] == ["authorization_code", "refresh_token"] and data["scope"] == "openid"
+    app = Application.objects.get(client_id=data["client_id"])
+    assert app.is_public and app.client_secret == "" and app.redirect_uri_allowed("https://app.example.org/cb")
+
+
+def test_createclient_without_json_prints_secret_once():
+    out = run("createclient", "svc", "--grant-type", "client_credentials")
+    assert "client_id:" in out and "client_secret:" in out
+
+
+def test_rotatekeys_moves_keys_next_active_retiring(client, pooled_keys):
+    from iam.keys import key_store
+    from iam.models import SigningKey
+
+    def states():
+        key_store.invalidate()
+        return dict(SigningKey.objects.values_list("kid", "state"))
+
+    def published():
+        return {k["kid"] for k in client.get("/jwks/").json()["keys"]}
+
+    first = json.loads(run("rotatekeys", "--json"))
+    assert states() == {first["added"]: "active"}  # first run: active at once
+    second = json.loads(run("rotatekeys", "--json"))
+    assert states() == {first["added"]: "active", second["added"]: "next"}
+    assert published() == {first["added"], second["added"]}
+    third = json.loads(run("rotatekeys", "--json"))
+    assert states() == {first["added"]: "retiring", second["added"]: "active", third["added"]: "next"}
+    assert published() == {first["added"], second["added"], third["added"]}
+    assert key_store.signing_key("RS256").kid == second["added"]
+    # once the retiring key can no longer verify live tokens it is retired and leaves JWKS
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    SigningKey.objects.filter(kid=first["added"]).update(retiring_at=timezone.now() - timedelta(days=1))
+    fourth = json.loads(run("rotatekeys", "--json"))
+    assert states()[first["added"]] == "retired"
+    assert first["added"] not in published() and fourth["added"] in published()

@@ -79,3 +79,41 @@ def _basic(client_id, secret):
     import base64
 
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def test_client_registered_with_es256_gets_es256_access_and_id_tokens(client, signing_key, pooled_keys):
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+
+    from tests.factories import make_client, make_user
+    from tests.iam.oauth import REDIRECT, code_flow_tokens
+
+    call_command("rotatekeys", "--alg", "ES256", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("createclient", "es", "--grant-type", "authorization_code", "--redirect-uri", REDIRECT,
+                 "--signing-alg", "ES256", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    from iam.models import Application
+
+    app = Application.objects.get(client_id=data["client_id"])
+    tokens = code_flow_tokens(client, app, data["client_secret"], make_user("esther"), scope="openid")
+    published = KeySet.import_key_set(client.get("/jwks/").json())
+    access = jwt.decode(tokens["access_token"], published)
+    id_token = jwt.decode(tokens["id_token"], published)
+    assert access.header["alg"] == id_token.header["alg"] == "ES256"
+    assert access.header["typ"] == "at+jwt" and id_token.claims["aud"] == app.client_id
+    # an RS256 client keeps RS256 while both algorithms have active keys
+    other, secret = make_client("rs", grant_types=["client_credentials"])
+    r = client.post("/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=_basic(other.client_id, secret))
+    assert jwt.decode(r.json()["access_token"], published).header["alg"] == "RS256"
+
+
+def test_encrypted_key_column_holds_no_pem_for_keys_made_by_rotation(pooled_keys):
+    changes = rotate_keys(actor="tests", alg="ES256")
+    row = SigningKey.objects.get(kid=changes["added"])
+    assert "BEGIN" not in row.private_key_encrypted and "PRIVATE" not in row.private_key_encrypted
+    assert row.public_jwk["kid"] == row.kid and "d" not in row.public_jwk
+    with override_settings(SECRET_KEY="x" * 50):
+        with pytest.raises(keys.SigningKeyError):
+            keys.decrypt_private_key(row.private_key_encrypted)
+    assert keys.decrypt_private_key(row.private_key_encrypted).private_numbers().private_value > 0

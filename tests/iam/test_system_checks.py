@@ -49,9 +49,72 @@ def test_debug_with_public_issuer_is_refused(monkeypatch, tmp_path, settings):
 
 
 @pytest.mark.django_db
-def test_missing_signing_key_is_reported(signing_key):
+def test_missing_signing_key_is_reported_and_refused_for_a_public_issuer(signing_key, monkeypatch, tmp_path):
     from iam.models import SigningKey
 
     assert checks.signing_key_present(None) == []
     SigningKey.objects.all().delete()
-    assert [m.id for m in checks.signing_key_present(None)] == ["iam.W002"]
+    assert [m.id for m in checks.signing_key_present(None)] == ["iam.W002"]  # loopback first run: a warning
+    monkeypatch.setenv("IAM_VAR_DIR", str(tmp_path))
+    monkeypatch.setattr(checks, "config", conf.load({"SECRET_KEY": "k" * 50, "IAM_ISSUER": "https://iam.example.org"}))
+    (problem,) = checks.signing_key_present(None)
+    assert problem.id == "iam.E003" and problem.is_serious()
+
+
+def test_secret_key_from_environment_is_used_and_nothing_is_generated(tmp_path, monkeypatch):
+    monkeypatch.setenv("IAM_VAR_DIR", str(tmp_path))
+    cfg = conf.load({"SECRET_KEY": "from-the-environment-" * 3})
+    assert cfg.secret_key == "from-the-environment-" * 3 and not cfg.secret_key_generated
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_generated_secret_key_file_is_reused_not_overwritten(tmp_path, monkeypatch):
+    monkeypatch.setenv("IAM_VAR_DIR", str(tmp_path))
+    (tmp_path / "secret_key").write_text("kept-from-an-earlier-run\n")
+    assert conf.load({}).secret_key == "kept-from-an-earlier-run"
+
+
+def test_optional_settings_default_to_unset(tmp_path, monkeypatch):
+    monkeypatch.setenv("IAM_VAR_DIR", str(tmp_path))
+    cfg = conf.load({"SECRET_KEY": "k" * 50})
+    assert cfg.redis_url is None and cfg.email_url is None and cfg.trusted_proxy_cidrs == ()
+    assert cfg.organisation_name == "IAM" and cfg.debug is False
+    cfg = conf.load({"SECRET_KEY": "k" * 50, "REDIS_URL": "redis://127.0.0.1:6379/0",
+                     "EMAIL_URL": "smtp://mail:25", "IAM_DEBUG": "1"})
+    assert cfg.redis_url == "redis://127.0.0.1:6379/0" and cfg.email_url == "smtp://mail:25" and cfg.debug
+
+
+def _deploy_check_ids(monkeypatch, tmp_path, **env):
+    from django.core.checks import run_checks
+
+    monkeypatch.setenv("IAM_VAR_DIR", str(tmp_path))
+    monkeypatch.setattr(checks, "config", conf.load({"SECRET_KEY": "k" * 50, **env}))
+    return {m.id for m in run_checks(include_deployment_checks=True) if m.id and m.id.startswith("iam.")}
+
+
+@pytest.mark.django_db
+def test_deployment_checks_refuse_unsafe_production_config(monkeypatch, tmp_path, settings):
+    assert "iam.E001" in _deploy_check_ids(monkeypatch, tmp_path, IAM_ISSUER="http://iam.example.org")
+    settings.DEBUG = True
+    assert "iam.E002" in _deploy_check_ids(monkeypatch, tmp_path, IAM_ISSUER="https://iam.example.org")
+    settings.DEBUG = False
+    assert "iam.E003" in _deploy_check_ids(monkeypatch, tmp_path, IAM_ISSUER="https://iam.example.org")
+
+
+@pytest.mark.django_db
+def test_safe_production_config_passes_deployment_checks(monkeypatch, tmp_path, settings, signing_key):
+    settings.DEBUG = False
+    assert _deploy_check_ids(monkeypatch, tmp_path, IAM_ISSUER="https://iam.example.org") == set()
+
+
+def test_wsgi_refuses_to_serve_unsafe_configuration(monkeypatch, tmp_path):
+    import importlib
+    import sys
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    monkeypatch.setenv("IAM_VAR_DIR", str(tmp_path))
+    monkeypatch.setattr(checks, "config", conf.load({"SECRET_KEY": "k" * 50, "IAM_ISSUER": "http://iam.example.org"}))
+    monkeypatch.delitem(sys.modules, "iam.wsgi", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="iam.E001"):
+        importlib.import_module("iam.wsgi")

@@ -1,0 +1,64 @@
+"""RFC 8628 polling rules and the authorization request's required redirect_uri."""
+
+from urllib.parse import urlencode
+
+import pytest
+from oauth2_provider.models import get_device_grant_model
+
+from tests.factories import make_client, make_user
+
+pytestmark = pytest.mark.django_db
+FORM = "application/x-www-form-urlencoded"
+
+
+def post(client, path, data):
+    return client.post(path, urlencode(data), content_type=FORM)
+
+
+def start(client, app):
+    r = post(client, "/device_authorization/", {"client_id": app.client_id, "scope": "openid"})
+    assert r.status_code == 200, r.content
+    return r.json()
+
+
+def poll(client, app, device):
+    return post(client, "/token/", {"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                                    "device_code": device["device_code"], "client_id": app.client_id})
+
+
+def test_first_poll_is_pending_and_fast_polls_slow_down_adding_five_seconds(client, signing_key):
+    app, _ = make_client("cli", public=True, grant_types=["urn:ietf:params:oauth:grant-type:device_code"])
+    device = start(client, app)
+    assert device["interval"] == 5 and "scope" not in device
+    assert poll(client, app, device).json()["error"] == "authorization_pending"
+    assert poll(client, app, device).json()["error"] == "slow_down"
+    grant = get_device_grant_model().objects.get(device_code=device["device_code"])
+    assert grant.interval == 10
+
+
+def test_device_flow_refused_to_clients_without_the_grant(client, signing_key):
+    app, _ = make_client("portal", public=True, grant_types=["authorization_code"],
+                         redirect_uris=["http://127.0.0.1:9/cb"])
+    r = post(client, "/device_authorization/", {"client_id": app.client_id})
+    assert r.status_code == 400 and r.json()["error"] == "unauthorized_client"
+    assert not get_device_grant_model().objects.exists()
+
+
+def test_approved_device_code_gives_tokens_once(client, signing_key):
+    user = make_user("dora")
+    app, _ = make_client("cli", public=True, grant_types=["urn:ietf:params:oauth:grant-type:device_code"])
+    device = start(client, app)
+    get_device_grant_model().objects.filter(device_code=device["device_code"]).update(user=user, status="authorized")
+    first = poll(client, app, device)
+    assert first.status_code == 200 and first.json()["scope"] == "openid"
+    assert poll(client, app, device).json()["error"] == "invalid_grant"
+
+
+def test_authorization_request_without_redirect_uri_is_an_error_page(client, signing_key):
+    user = make_user("rick")
+    app, _ = make_client("portal", grant_types=["authorization_code"], redirect_uris=["http://127.0.0.1:9/cb"])
+    client.force_login(user)
+    r = client.get("/authorize/?" + urlencode({"response_type": "code", "client_id": app.client_id,
+                                               "scope": "openid", "code_challenge": "c" * 43,
+                                               "code_challenge_method": "S256"}))
+    assert r.status_code == 400 and "Location" not in r and b"redirect_uri" in r.content
