@@ -7,7 +7,7 @@ from accounts import throttle
 
 
 class PasswordBackend(ModelBackend):
-    """Username (or email) and password, Argon2id-hashed, with per-account and per-address lockout."""
+    """Username and password (Argon2id-hashed), with per-account and per-address lockout."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None or password is None:

@@ -105,7 +105,7 @@ def test_createclient_refuses_unsafe_or_impossible_registrations(args):
     assert not Application.objects.filter(name="bad").exists()
 
 
-def test_bootstrap_is_idempotent_and_prints_password_once():
+def test_bootstrap_is_idempotent_and_prints_password_once(pooled_keys):
     first = run("bootstrap")
     second = run("bootstrap")
     assert "password:" in first and "password:" not in second

@@ -27,7 +27,7 @@ def test_private_key_is_encrypted_at_rest(signing_key):
             keys.decrypt_private_key(row.private_key_encrypted)
 
 
-def test_rotation_publishes_next_then_promotes_and_keeps_retiring(client):
+def test_rotation_publishes_next_then_promotes_and_keeps_retiring(client, pooled_keys):
     active = ensure_active_key(actor="tests")
     first = rotate_keys(actor="tests")
     nxt = SigningKey.objects.get(kid=first["added"])
@@ -42,7 +42,7 @@ def test_rotation_publishes_next_then_promotes_and_keeps_retiring(client):
     assert kids(client) == {active.kid, nxt.kid, second["added"]}
 
 
-def test_retired_keys_leave_jwks_after_the_longest_token_lifetime(client):
+def test_retired_keys_leave_jwks_after_the_longest_token_lifetime(client, pooled_keys):
     from datetime import timedelta
 
     from django.utils import timezone
