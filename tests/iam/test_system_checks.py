@@ -107,6 +107,7 @@ def test_safe_production_config_passes_deployment_checks(monkeypatch, tmp_path, 
     assert _deploy_check_ids(monkeypatch, tmp_path, IAM_ISSUER="https://iam.example.org") == set()
 
 
+@pytest.mark.django_db
 def test_wsgi_refuses_to_serve_unsafe_configuration(monkeypatch, tmp_path):
     import importlib
     import sys
