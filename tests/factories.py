@@ -34,7 +34,10 @@ def make_signing_key(alg: str = "RS256", state: str = SigningKey.ACTIVE) -> Sign
     """A signing key row; the key material is generated once per process (RSA keygen is slow)."""
     private_key = _cached_private_keys.get(alg)
     if private_key is None:
-        private_key = rsa.generate_private_key(65537, 2048) if alg == "RS256" else ec.generate_private_key(ec.SECP256R1())
+        if alg == "RS256":
+            private_key = rsa.generate_private_key(65537, 2048)
+        else:
+            private_key = ec.generate_private_key(ec.SECP256R1())
         _cached_private_keys[alg] = private_key
     jwk = keys.public_jwk(private_key.public_key(), alg)
     row = SigningKey.objects.create(

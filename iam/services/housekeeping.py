@@ -32,7 +32,8 @@ def purge_expired(*, actor) -> dict:
     expired_refresh = 0
     for lifetime, app_ids in lifetimes.items():
         with transaction.atomic():
-            stale = RefreshToken.objects.filter(application_id__in=app_ids, created__lt=now - timedelta(seconds=lifetime))
+            cutoff = now - timedelta(seconds=lifetime)
+            stale = RefreshToken.objects.filter(application_id__in=app_ids, created__lt=cutoff)
             AccessToken.objects.filter(pk__in=stale.values("access_token_id")).delete()
             expired_refresh += stale.delete()[0]
     counts["refresh_tokens"] = expired_refresh

@@ -11,7 +11,7 @@ import json
 import re
 import secrets
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -70,7 +70,7 @@ class KeystoneStandIn:
         if not claims.get("active"):
             return self._reply(handler, 401, {"error": {"code": 401, "message": "The request you have made "
                                                                           "requires authentication."}})
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         user_id = claims.get("sub")
         body = {"token": {
             "methods": ["openid"],
