@@ -1,5 +1,6 @@
 """Login backends. One per method; the password one is throttled."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
@@ -16,7 +17,9 @@ class PasswordBackend(ModelBackend):
         if throttle.is_locked(username, address):
             # Stops the chain: a locked account is not tried against other backends either.
             raise PermissionDenied("too many failed logins")
-        user = super().authenticate(request, username=username, password=password, **kwargs)
+        # Usernames are unique regardless of case (accounts.services.users), so sign-in is too.
+        exact = get_user_model().objects.filter(username__iexact=username).values_list("username", flat=True).first()
+        user = super().authenticate(request, username=exact or username, password=password, **kwargs)
         if user is None:
             throttle.record_failure(username, address)
             return None

@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 
 
 @pytest.fixture(autouse=True)
@@ -9,3 +10,11 @@ def _cheap_argon2(monkeypatch):
     monkeypatch.setattr(Argon2PasswordHasher, "time_cost", 1)
     monkeypatch.setattr(Argon2PasswordHasher, "memory_cost", 64)
     monkeypatch.setattr(Argon2PasswordHasher, "parallelism", 1)
+
+
+@pytest.fixture(autouse=True)
+def _clear_counters():
+    """Login-failure counters live in the shared cache; each test starts from zero."""
+    cache.clear()
+    yield
+    cache.clear()

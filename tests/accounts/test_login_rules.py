@@ -3,19 +3,11 @@
 import time
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clear_counters():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def login(client, username, password, addr="192.0.2.10", **data):

@@ -1,19 +1,11 @@
 """Local login: CSRF, Argon2id, throttling per account and per address, safe redirects."""
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clear_counters():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def post_login(client, username, password, **extra):
@@ -93,3 +85,8 @@ def test_logout_needs_post_with_csrf():
     browser.force_login(__import__("accounts.models", fromlist=["User"]).User.objects.get(username="ivy"))
     assert browser.get("/logout/").status_code == 200 and "_auth_user_id" in browser.session
     assert browser.post("/logout/").status_code == 403
+
+
+def test_username_is_case_insensitive_at_sign_in(client):
+    make_user("Jane")
+    assert post_login(client, "jane", DEFAULT_PASSWORD).status_code == 302
