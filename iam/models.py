@@ -103,6 +103,7 @@ class TokenFamily(models.Model):
     id = models.UUIDField(primary_key=True)
     auth_time = models.DateTimeField(null=True, blank=True)
     amr = models.JSONField(default=list, blank=True)
+    audience = models.JSONField(default=list, blank=True, help_text="what the first token was issued for")
     created = models.DateTimeField(auto_now_add=True)
 
 

@@ -43,10 +43,12 @@ def check_audience(request) -> None:
     """oauthlib post_token validator: a client may only ask for audiences it was registered for."""
     client = request.client
     requested = requested_audience(request)
+    # A refreshed token keeps the audience the family started with, and can only narrow it.
+    granted = getattr(request, "iam_family_audience", None) if request.grant_type == "refresh_token" else None
     if not requested:
-        request.iam_audience = default_audience(client)
+        request.iam_audience = list(granted) if granted else default_audience(client)
         return
-    allowed = set(client.audiences) | {client.client_id}
+    allowed = set(granted) if granted else set(client.audiences) | {client.client_id}
     refused = [a for a in requested if a not in allowed]
     if refused:
         raise errors.CustomOAuth2Error(

@@ -242,6 +242,7 @@ class Validator(OAuth2Validator):
                 id=refresh_token.token_family,
                 auth_time=getattr(request, "iam_auth_time", None),
                 amr=getattr(request, "iam_amr", None) or [],
+                audience=getattr(request, "iam_audience", None) or [],
             )
         return refresh_token
 
@@ -255,6 +256,7 @@ class Validator(OAuth2Validator):
             family = TokenFamily.objects.filter(id=request.refresh_token_instance.token_family).first()
             if family is not None:
                 request.iam_auth_time, request.iam_amr = family.auth_time, family.amr
+                request.iam_family_audience = family.audience
         return valid
 
     # -- device authorization grant (RFC 8628) ----------------------------------------------------
