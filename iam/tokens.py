@@ -23,14 +23,17 @@ def default_audience(client) -> list[str]:
     return list(client.audiences) or [client.client_id]
 
 
-def requested_audience(request) -> list[str]:
+def audience_values(pairs) -> list[str]:
     """``audience`` (RFC 8693 style) and ``resource`` (RFC 8707) values, each possibly repeated."""
     values: list[str] = []
-    pairs = list(request.decoded_body or []) + list(_query_pairs(request))
     for name, value in pairs:
         if name in ("audience", "resource"):
             values.extend(v for v in value.split() if v)
     return list(dict.fromkeys(values))
+
+
+def requested_audience(request) -> list[str]:
+    return audience_values(list(request.decoded_body or []) + list(_query_pairs(request)))
 
 
 def _query_pairs(request):
@@ -39,40 +42,51 @@ def _query_pairs(request):
     return parse_qsl(urlsplit(request.uri).query)
 
 
-def check_audience(request) -> None:
-    """oauthlib post_token validator: a client may only ask for audiences it was registered for."""
-    client = request.client
-    requested = requested_audience(request)
-    # A refreshed token keeps the audience the family started with, and can only narrow it.
-    granted = getattr(request, "iam_family_audience", None) if request.grant_type == "refresh_token" else None
+class AudienceRefused(ValueError):
+    pass
+
+
+def resolve_audience(client, requested: list[str], granted: list[str] | None = None) -> list[str]:
+    """The audience of a new access token: what was asked for, if this client may have it.
+
+    A refreshed token keeps the audience its family was granted (``granted``) and can only
+    narrow it; otherwise the client may ask for any audience it was registered with.
+    """
     if not requested:
-        request.iam_audience = list(granted) if granted else default_audience(client)
-        return
+        return list(granted) if granted else default_audience(client)
     allowed = set(granted) if granted else set(client.audiences) | {client.client_id}
-    refused = [a for a in requested if a not in allowed]
-    if refused:
-        raise errors.CustomOAuth2Error(
-            error="invalid_target",
-            description="the requested audience is not allowed for this client",
-            request=request,
-        )
-    request.iam_audience = requested
+    if any(a not in allowed for a in requested):
+        raise AudienceRefused("the requested audience is not allowed for this client")
+    return requested
+
+
+def check_audience(request) -> None:
+    """oauthlib post_token validator around ``resolve_audience`` (invalid_target, RFC 8707)."""
+    granted = getattr(request, "iam_family_audience", None) if request.grant_type == "refresh_token" else None
+    try:
+        request.iam_audience = resolve_audience(request.client, requested_audience(request), granted)
+    except AudienceRefused as exc:
+        raise errors.CustomOAuth2Error(error="invalid_target", description=str(exc), request=request) from None
+
+
+def mint_access_token(*, client, user, scopes, audience, lifetime: int, auth_time=None) -> str:
+    payload = claims_module.access_token_claims(
+        client=client, user=user, scopes=scopes, audience=audience,
+        now=int(time.time()), lifetime=lifetime, auth_time=auth_time,
+    )
+    return key_store.sign(payload, alg=client.token_signing_alg, typ="at+jwt")
 
 
 def generate_access_token(request) -> str:
     client = request.client
-    user = None if request.grant_type == "client_credentials" else request.user
-    audience = getattr(request, "iam_audience", None) or default_audience(client)
-    payload = claims_module.access_token_claims(
+    return mint_access_token(
         client=client,
-        user=user,
+        user=None if request.grant_type == "client_credentials" else request.user,
         scopes=request.scopes or [],
-        audience=audience,
-        now=int(time.time()),
+        audience=getattr(request, "iam_audience", None) or default_audience(client),
         lifetime=request.expires_in,
         auth_time=getattr(request, "iam_auth_time", None),
     )
-    return key_store.sign(payload, alg=client.token_signing_alg, typ="at+jwt")
 
 
 def generate_opaque_token(request=None, refresh_token=False) -> str:
