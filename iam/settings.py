@@ -63,6 +63,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend, but its per-request health check asks the socket instead of
+        # sending SELECT 1 (iam/pgbackend/base.py).
+        DATABASES["default"]["ENGINE"] = "iam.pgbackend"
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

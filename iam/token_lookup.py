@@ -1,4 +1,9 @@
-"""Finding the stored row behind a presented token (by SHA-256 checksum, never by value)."""
+"""The access-token table's hot statements: finding the stored row behind a presented token
+(by SHA-256 checksum, never by value) and inserting a client_credentials token's row.
+
+Both are prebuilt SQL: introspection, userinfo and the client_credentials grant run them on
+every request, and on a slow CPU compiling the equivalent ORM query cost more than the
+database did (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from datetime import timedelta
 from django.db import connection
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.settings import oauth2_settings
 
 AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
@@ -48,6 +54,38 @@ def _access_sql() -> str:
             f"WHERE t.{qn('token_checksum')} = %s AND t.{qn('expires')} > %s"
         )
     return _ACCESS_SQL
+
+
+_INSERT_COLUMNS = ("token", "token_checksum", "application_id", "expires", "scope", "resource", "created", "updated")
+_INSERT_SQL = None
+
+
+def _insert_sql() -> str:
+    global _INSERT_SQL
+    if _INSERT_SQL is None:
+        qn = connection.ops.quote_name
+        _INSERT_SQL = (
+            f"INSERT INTO {qn(AccessToken._meta.db_table)} ({', '.join(qn(c) for c in _INSERT_COLUMNS)}) "
+            f"VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))})"
+        )
+    return _INSERT_SQL
+
+
+def insert_client_access_token(*, token: str, application_id: int, expires, scope: str, resource: list[str]) -> None:
+    """Store the row of an access token issued to a client for itself (no user, no refresh
+    token, no ID token): what ``AccessToken(...).save()`` writes, as one prebuilt INSERT.
+
+    The token value is kept only when DOT's RFC 9700 token storage is off, as DOT would."""
+    meta = AccessToken._meta
+    now = timezone.now()
+    stored = "" if oauth2_settings.COMPLIANT_BCP_RFC9700_TOKEN_STORAGE else token
+    when = connection.ops.adapt_datetimefield_value
+    params = [
+        stored, checksum(token), application_id, when(expires), scope,
+        meta.get_field("resource").get_db_prep_save(list(resource), connection), when(now), when(now),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(), params)
 
 
 def live_access_token(raw: str) -> LiveAccessToken | None:

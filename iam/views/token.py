@@ -10,7 +10,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
-from oauth2_provider.models import get_access_token_model, set_token_value
+from oauth2_provider.models import get_access_token_model
 from oauth2_provider.signals import app_authorized
 from oauth2_provider.views import RevokeTokenView as DotRevokeTokenView
 from oauth2_provider.views import TokenView as DotTokenView
@@ -21,7 +21,7 @@ from iam.errors import BearerError, InvalidClient, InvalidRequest, OAuthError, U
 from iam.keys import unverified_claims
 from iam.models import GRANT_CLIENT_CREDENTIALS
 from iam.scopes import default_scopes
-from iam.token_lookup import live_access_token, live_refresh_token
+from iam.token_lookup import insert_client_access_token, live_access_token, live_refresh_token
 from iam.tokens import AudienceRefused, audience_values, mint_access_token, resolve_audience
 
 AccessToken = get_access_token_model()
@@ -59,13 +59,11 @@ def issue_client_credentials_token(request) -> HttpResponse:
         raise OAuthError(str(exc), error="invalid_target") from None
     lifetime = client.effective_access_token_lifetime()
     token = mint_access_token(client=client, user=None, scopes=scopes, audience=audience, lifetime=lifetime)
-    row = AccessToken(
-        user=None, scope=" ".join(scopes), application=client,
+    insert_client_access_token(
+        token=token, application_id=client.pk, scope=" ".join(scopes),
         expires=timezone.now() + timedelta(seconds=lifetime),
         resource=[v for v in post.getlist("resource") if v],
     )
-    set_token_value(row, token)
-    row.save(force_insert=True)
     response = JsonResponse({"access_token": token, "expires_in": lifetime, "token_type": "Bearer",
                              "scope": " ".join(scopes)})
     response["Cache-Control"] = "no-store"
