@@ -28,6 +28,8 @@ def main() -> int:
     parser.add_argument("--format", default="raw", choices=["raw", "flamegraph", "speedscope"])
     parser.add_argument("--config", default=None, help="gunicorn config file")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
+    parser.add_argument("--gil", action="store_true",
+                        help="sample only the thread holding the GIL: where Python spends CPU, not where it waits")
     opts = parser.parse_args()
     py_spy = Path(sys.executable).with_name("py-spy")
 
@@ -58,7 +60,8 @@ def main() -> int:
         ext = {"raw": "txt", "flamegraph": "svg", "speedscope": "json"}[opts.format]
         out = out_dir / f"profile-{opts.scenario}.{ext}"
         subprocess.run([str(py_spy), "record", "--pid", str(pid), "--duration", str(opts.seconds),
-                        "--format", opts.format, "--output", str(out), "--nonblocking"], check=True)
+                        "--format", opts.format, "--output", str(out), "--nonblocking",
+                        *(["--gil"] if opts.gil else [])], check=True)
         print(f"wrote {out.relative_to(ROOT)}")
         print(wrk.communicate(timeout=60)[0])
     finally:

@@ -1,0 +1,55 @@
+"""Database statements per request on the hot endpoints: a noise-free guard for the tuning in
+docs/performance.md. In these tests the per-worker client cache is bypassed (it never serves
+inside a transaction), so each authenticated request also reads its client row."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import make_client
+from tests.iam.oauth import basic
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def service(signing_key):
+    return make_client("svc", grant_types=["client_credentials"], scopes=["api"])
+
+
+@pytest.fixture
+def resource_server(signing_key):
+    return make_client("rs", grant_types=["client_credentials"], scopes=["api"], introspection=True)
+
+
+def statements(queries):
+    return [q["sql"].split()[0].upper() for q in queries]
+
+
+def issue(client, app, secret):
+    return client.post("/token/", {"grant_type": "client_credentials", "scope": "api"},
+                       HTTP_AUTHORIZATION=basic(app.client_id, secret))
+
+
+def test_client_credentials_token_is_one_insert(client, service):
+    app, secret = service
+    issue(client, app, secret)  # the key store loads the signing keys once per worker
+    with CaptureQueriesContext(connection) as queries:
+        r = issue(client, app, secret)
+    assert r.status_code == 200, r.content
+    # the client row (from the per-worker cache outside tests), then the token row: no
+    # transaction round trips, no read-back of the row just written
+    assert statements(queries) == ["SELECT", "INSERT"]
+
+
+def test_introspection_is_one_token_select(client, service, resource_server):
+    app, secret = service
+    token = issue(client, app, secret).json()["access_token"]
+    rs, rs_secret = resource_server
+    with CaptureQueriesContext(connection) as queries:
+        r = client.post("/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic(rs.client_id, rs_secret))
+    assert r.status_code == 200 and r.json()["active"] is True
+    # the resource server's client row, the token row, the token's client row (the last two
+    # both from the cache outside tests)
+    assert statements(queries) == ["SELECT", "SELECT", "SELECT"]
+    assert "token_checksum" in queries.captured_queries[1]["sql"]
