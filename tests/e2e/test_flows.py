@@ -291,6 +291,8 @@ def test_device_flow_end_to_end(deployment, meta, jwks):
     claims = jwt.decode(tokens["access_token"], jwks).claims
     assert claims["sub"] == sub and claims["client_id"] == cli["client_id"]
     assert set(claims["scope"].split()) == {"openid", "profile"}
+    id_token = jwt.decode(tokens["id_token"], jwks).claims  # openid granted: an ID token too
+    assert id_token["sub"] == sub and id_token["aud"] == cli["client_id"] and id_token["iss"] == deployment.issuer
     # One device code, one set of tokens.
     again = httpx.post(meta["token_endpoint"], data=poll)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
@@ -326,7 +328,7 @@ def test_device_code_is_bound_to_its_client(deployment, meta):
 
 # -- password grant and lockout ------------------------------------------------------------------
 
-def test_password_grant_only_for_allowed_clients(deployment, meta):
+def test_password_grant_only_for_allowed_clients(deployment, meta, jwks):
     user = unique("pw")
     deployment.create_user(user, PASSWORD)
     allowed = deployment.create_client(unique("pwc"), "--grant-type", "password")
@@ -334,6 +336,7 @@ def test_password_grant_only_for_allowed_clients(deployment, meta):
     data = {"grant_type": "password", "username": user, "password": PASSWORD, "scope": "openid profile"}
     ok = httpx.post(meta["token_endpoint"], data=data, auth=(allowed["client_id"], allowed["client_secret"]))
     assert ok.status_code == 200 and ok.json()["access_token"]
+    assert jwt.decode(ok.json()["id_token"], jwks).claims["aud"] == allowed["client_id"]
     refused = httpx.post(meta["token_endpoint"], data=data, auth=(other["client_id"], other["client_secret"]))
     assert refused.status_code == 400 and refused.json()["error"] == "unauthorized_client"
 

@@ -1,7 +1,5 @@
 """One claims module feeds the ID token, userinfo, JWT access tokens and introspection."""
 
-import base64
-import hashlib
 import time
 from datetime import timedelta
 
@@ -12,7 +10,7 @@ from joserfc import jwt
 from accounts.models import Group, Membership
 from iam import claims
 from tests.factories import make_client, make_user
-from tests.iam.oauth import ISSUER, REDIRECT, basic, keyset, obtain_code, pkce_pair, redeem_code, sign_in
+from tests.iam.oauth import ISSUER, REDIRECT, at_hash, basic, keyset, obtain_code, pkce_pair, redeem_code, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -87,8 +85,7 @@ def test_id_token_claims(client, portal):
     assert idt["auth_time"] == auth_time
     now = int(time.time())
     assert idt["iat"] <= now + 1 and idt["exp"] == idt["iat"] + 3600
-    digest = hashlib.sha256(body["access_token"].encode()).digest()
-    assert idt["at_hash"] == base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+    assert idt["at_hash"] == at_hash(body["access_token"])
     assert idt["email"] == "carol@example.org" and idt["preferred_username"] == "carol"
     access = jwt.decode(body["access_token"], ks)
     assert access.header["typ"] == "at+jwt" and access.claims["sub"] == str(user.pk)

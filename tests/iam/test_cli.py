@@ -179,3 +179,14 @@ def test_rotatekeys_moves_keys_next_active_retiring(client, pooled_keys):
     fourth = json.loads(run("rotatekeys", "--json"))
     assert states()[first["added"]] == "retired"
     assert first["added"] not in published() and fourth["added"] in published()
+
+
+def test_createsuperuser_noinput_from_environment_makes_a_staff_administrator(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "operator")
+    monkeypatch.setenv("DJANGO_SUPERUSER_EMAIL", "operator@example.org")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a long operator password")
+    run("createsuperuser", "--noinput")
+    user = User.objects.get(username="operator")
+    assert user.is_superuser and user.is_staff and user.email == "operator@example.org"
+    assert user.check_password("a long operator password")
+    assert identify_hasher(user.password).algorithm == "argon2"

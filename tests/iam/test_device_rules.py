@@ -3,9 +3,11 @@
 from urllib.parse import urlencode
 
 import pytest
+from joserfc import jwt
 from oauth2_provider.models import get_device_grant_model
 
 from tests.factories import make_client, make_user
+from tests.iam.oauth import at_hash, keyset
 
 pytestmark = pytest.mark.django_db
 FORM = "application/x-www-form-urlencoded"
@@ -51,6 +53,10 @@ def test_approved_device_code_gives_tokens_once(client, signing_key):
     get_device_grant_model().objects.filter(device_code=device["device_code"]).update(user=user, status="authorized")
     first = poll(client, app, device)
     assert first.status_code == 200 and first.json()["scope"] == "openid"
+    # openid was granted: an ID token for the user who approved, bound to this access token
+    idt = jwt.decode(first.json()["id_token"], keyset(client)).claims
+    assert idt["sub"] == str(user.pk) and idt["aud"] == app.client_id
+    assert idt["at_hash"] == at_hash(first.json()["access_token"])
     assert poll(client, app, device).json()["error"] == "invalid_grant"
 
 

@@ -7,7 +7,7 @@ from joserfc import jwt
 
 from iam.models import Application
 from tests.factories import make_client, make_user
-from tests.iam.oauth import ISSUER, REDIRECT, basic, code_flow_tokens, keyset
+from tests.iam.oauth import ISSUER, REDIRECT, at_hash, basic, code_flow_tokens, keyset
 
 pytestmark = pytest.mark.django_db
 
@@ -132,6 +132,26 @@ def test_password_grant_works_for_a_client_registered_for_it(client, signing_key
     wrong = client.post("/token/", {"grant_type": "password", "username": "pia", "password": "nope"},
                         HTTP_AUTHORIZATION=basic(app.client_id, secret))
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+
+
+def test_password_grant_with_openid_returns_an_id_token(client, signing_key):
+    from tests.factories import DEFAULT_PASSWORD
+
+    user = make_user("pia")
+    app, secret = make_client("legacy", grant_types=["password"], scopes=["openid", "profile"])
+
+    def password_grant(scope):
+        r = client.post("/token/", {"grant_type": "password", "username": "pia", "password": DEFAULT_PASSWORD,
+                                    "scope": scope}, HTTP_AUTHORIZATION=basic(app.client_id, secret))
+        assert r.status_code == 200, r.content
+        return r.json()
+
+    body = password_grant("openid profile")
+    idt = jwt.decode(body["id_token"], keyset(client)).claims
+    assert idt["iss"] == ISSUER and idt["sub"] == str(user.pk) and idt["aud"] == app.client_id
+    assert idt["amr"] == ["pwd"] and abs(idt["auth_time"] - time.time()) < 10
+    assert idt["at_hash"] == at_hash(body["access_token"]) and idt["preferred_username"] == "pia"
+    assert "id_token" not in password_grant("profile")
 
 
 def test_scope_not_registered_for_client_is_invalid_scope(client, service):
