@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -37,13 +37,39 @@ def _without_param(full_path: str, name: str, value: str | None = None) -> str:
     return parts.path + ("?" + urlencode(pairs) if pairs else "")
 
 
-def _error_redirect(redirect_uri: str, error: str, state: str | None) -> HttpResponseRedirect:
-    params = {"error": error}
+# OAuth 2.0 Multiple Response Type Encoding Practices §2.1 and OAuth 2.0 Form Post Response
+# Mode; `query` is the code flow's default.
+RESPONSE_MODES = ("query", "fragment", "form_post")
+
+
+def _response_mode(request) -> str | None:
+    mode = request.GET.get("response_mode") or "query"
+    return mode if mode in RESPONSE_MODES else None
+
+
+def _deliver(request, redirect_uri: str, params: list[tuple[str, str]]):
+    """Send an authorization response (success or error) to the client's redirect URI in the
+    response mode it asked for; an unsupported one gets the default."""
+    mode = _response_mode(request) or "query"
+    if mode == "form_post":
+        # The browser posts the parameters itself, so they never appear in a URL (history,
+        # logs, Referer).
+        return render(request, "iam/form_post.html", {"action": redirect_uri, "params": params})
+    parts = urlsplit(redirect_uri)
+    if mode == "fragment":
+        return HttpResponseRedirect(urlunsplit(parts._replace(fragment=urlencode(params))))
+    query = "&".join(q for q in (parts.query, urlencode(params)) if q)  # the registered query stays verbatim
+    return HttpResponseRedirect(urlunsplit(parts._replace(query=query)))
+
+
+def _error_redirect(request, redirect_uri: str, error: str, state: str | None, description: str | None = None):
+    params = [("error", error)]
+    if description:
+        params.append(("error_description", description))
     if state:
-        params["state"] = state
-    params["iss"] = config.issuer  # RFC 9207
-    separator = "&" if "?" in redirect_uri else "?"
-    return HttpResponseRedirect(redirect_uri + separator + urlencode(params))
+        params.append(("state", state))
+    params.append(("iss", config.issuer))  # RFC 9207
+    return _deliver(request, redirect_uri, params)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -67,7 +93,7 @@ class AuthorizeView(OAuthLibMixin, View):
             redirect, response = self.error_response(error)
             if redirect and not isinstance(error, FatalClientError):
                 return _error_redirect(
-                    error.oauthlib_error.redirect_uri, error.oauthlib_error.error, error.oauthlib_error.state
+                    request, error.oauthlib_error.redirect_uri, error.oauthlib_error.error, error.oauthlib_error.state
                 )
             return self._error_page(request, response["error"], status=response["error"].status_code)
 
@@ -75,15 +101,18 @@ class AuthorizeView(OAuthLibMixin, View):
         prompt = set((request.GET.get("prompt") or "").split())
         state = credentials.get("state")
         redirect_uri = credentials["redirect_uri"]
+        if _response_mode(request) is None:
+            return _error_redirect(request, redirect_uri, "invalid_request", state,
+                                   "unsupported response_mode (supported: " + ", ".join(RESPONSE_MODES) + ")")
         # Request objects are not supported (discovery says so); ignoring one would silently
         # drop whatever the client put in it (OIDC Core §6.1, §6.2).
         for name, error in (("request", "request_not_supported"), ("request_uri", "request_uri_not_supported")):
             if request.GET.get(name):
-                return _error_redirect(redirect_uri, error, state)
+                return _error_redirect(request, redirect_uri, error, state)
 
         if self._needs_login(request, prompt):
             if "none" in prompt:
-                return _error_redirect(redirect_uri, "login_required", state)
+                return _error_redirect(request, redirect_uri, "login_required", state)
             # Coming back from the login form satisfies prompt=login and max_age: drop them
             # from the return URL, or a max_age=0 request would loop. The ID token still
             # carries auth_time for the client to check.
@@ -92,7 +121,7 @@ class AuthorizeView(OAuthLibMixin, View):
 
         if request.method == "POST":
             if request.POST.get("decision") != "allow":
-                return _error_redirect(redirect_uri, "access_denied", state)
+                return _error_redirect(request, redirect_uri, "access_denied", state)
             if request.POST.get("remember"):
                 remember_consent(actor=request.user, user=request.user, application=client, scopes=scopes)
             return self._issue(request, scopes, credentials, client)
@@ -102,7 +131,7 @@ class AuthorizeView(OAuthLibMixin, View):
         if client.skip_authorization or (remembered and "consent" not in prompt):
             return self._issue(request, scopes, credentials, client)
         if "none" in prompt:
-            return _error_redirect(redirect_uri, "consent_required", state)
+            return _error_redirect(request, redirect_uri, "consent_required", state)
         context = {
             "client": client,
             "scopes": [(s, STANDARD_SCOPES.get(s, s)) for s in scopes],
@@ -139,5 +168,14 @@ class AuthorizeView(OAuthLibMixin, View):
         except OAuthToolkitError as error:
             if isinstance(error, FatalClientError):
                 return self._error_page(request, error.oauthlib_error)
-            return _error_redirect(credentials["redirect_uri"], error.oauthlib_error.error, credentials.get("state"))
-        return HttpResponseRedirect(uri)
+            return _error_redirect(request, credentials["redirect_uri"], error.oauthlib_error.error,
+                                   credentials.get("state"))
+        # oauthlib put the response parameters in the fragment (response_mode=fragment) or
+        # after the redirect URI's own query; _deliver places them as asked.
+        built = urlsplit(uri)
+        if built.fragment:
+            params = parse_qsl(built.fragment, keep_blank_values=True)
+        else:
+            registered = parse_qsl(urlsplit(credentials["redirect_uri"]).query, keep_blank_values=True)
+            params = parse_qsl(built.query, keep_blank_values=True)[len(registered):]
+        return _deliver(request, credentials["redirect_uri"], params)

@@ -26,7 +26,7 @@ def provider_metadata() -> dict:
         "end_session_endpoint": f"{issuer}/end_session/",
         "scopes_supported": list(STANDARD_SCOPES),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": list(SUPPORTED_GRANT_TYPES),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,

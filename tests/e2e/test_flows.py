@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,7 +11,7 @@ import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jwt
 
-from tests.e2e.browser import authorize, csrf, login
+from tests.e2e.browser import authorize, csrf, field, login
 from tests.e2e.oidc import PASSWORD, REDIRECT, auth_url, code_tokens, introspect, portal, redeem, unique
 
 pytestmark = pytest.mark.e2e
@@ -201,6 +202,25 @@ def test_consent_denied_returns_access_denied(deployment, meta):
         r = authorize(deployment.url, browser, url, user, PASSWORD, decision="deny")
     query = parse_qs(urlsplit(r.headers["location"]).query)
     assert query["error"] == ["access_denied"] and query["state"] == [state]
+
+
+def test_form_post_response_mode_delivers_the_code_by_post(deployment, meta, jwks):
+    assert "form_post" in meta["response_modes_supported"]
+    user = unique("fp")
+    deployment.create_user(user, PASSWORD)
+    client = portal(deployment)
+    url, verifier, state = auth_url(meta, client, response_mode="form_post")
+    with httpx.Client() as browser:
+        page = authorize(deployment.url, browser, url, user, PASSWORD)
+        assert page.status_code == 200 and "location" not in page.headers
+        assert "unsafe-inline" not in page.headers["content-security-policy"]
+        assert f'action="{REDIRECT}"' in page.text
+        script = re.search(r'<script src="([^"]+)"', page.text).group(1)
+        assert browser.get(deployment.url + script).status_code == 200  # the auto-submit, same origin
+    assert field(page.text, "state") == state and field(page.text, "iss") == deployment.issuer
+    tokens = redeem(meta, client, "?code=" + field(page.text, "code"), verifier)
+    assert tokens.status_code == 200, tokens.text
+    assert jwt.decode(tokens.json()["id_token"], jwks).claims["aud"] == client["client_id"]
 
 
 def test_prompt_login_forces_the_login_form(deployment, meta, jwks):

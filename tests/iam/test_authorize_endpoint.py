@@ -1,5 +1,7 @@
 """The authorization endpoint: code flow only, PKCE S256, consent, RFC 9207 iss, one-time codes."""
 
+from urllib.parse import parse_qsl, urlsplit
+
 import pytest
 from django.test import Client
 
@@ -277,3 +279,74 @@ def test_request_objects_are_refused_not_ignored(client, user, portal, name, err
     assert r.status_code == 302
     params = query_of(r["Location"])
     assert params["error"] == error and params["state"] == "xyz" and "code" not in params
+
+
+# -- response modes (OAuth 2.0 Multiple Response Type Encoding Practices, Form Post Response Mode)
+
+def form_fields(html: str) -> tuple[str, dict[str, str]]:
+    from html.parser import HTMLParser
+
+    class Form(HTMLParser):
+        action, fields = None, {}
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "form":
+                Form.action = attrs["action"]
+            elif tag == "input" and attrs.get("type") == "hidden":
+                Form.fields[attrs["name"]] = attrs["value"]
+
+    Form.fields = {}
+    Form().feed(html)
+    return Form.action, Form.fields
+
+
+def test_response_mode_fragment_puts_the_response_in_the_fragment(client, user, portal):
+    sign_in(client, user)
+    app, _ = portal
+    r = client.post(code_request(app, response_mode="fragment"), {"decision": "allow"})
+    assert r.status_code == 302 and r["Location"].startswith(REDIRECT + "#")
+    params = dict(parse_qsl(urlsplit(r["Location"]).fragment))
+    assert set(params) == {"code", "state", "iss"} and params["state"] == "xyz"
+
+
+def test_response_mode_form_post_posts_code_state_and_iss_to_the_redirect_uri(client, user, portal, signing_key):
+    sign_in(client, user)
+    app, secret = portal
+    verifier, challenge = pkce_pair()
+    r = client.post(code_request(app, response_mode="form_post", code_challenge=challenge,
+                                 code_challenge_method="S256"), {"decision": "allow"})
+    assert r.status_code == 200 and "Location" not in r
+    assert r["Cache-Control"].startswith("max-age=0") and "no-store" in r["Cache-Control"]
+    assert "script-src 'self'" in r["Content-Security-Policy"] and "unsafe-inline" not in r["Content-Security-Policy"]
+    action, fields = form_fields(r.content.decode())
+    assert action == REDIRECT and set(fields) == {"code", "state", "iss"}
+    assert fields["state"] == "xyz" and fields["iss"] == ISSUER
+    tokens = redeem_code(client, app, secret, fields["code"], verifier=verifier)
+    assert tokens.status_code == 200 and tokens.json()["access_token"]
+
+
+def test_errors_use_the_requested_response_mode(client, user, portal):
+    sign_in(client, user)
+    app, _ = portal
+    r = client.post(code_request(app, response_mode="form_post"), {"decision": "deny"})
+    action, fields = form_fields(r.content.decode())
+    assert action == REDIRECT and fields == {"error": "access_denied", "state": "xyz", "iss": ISSUER}
+
+
+def test_unsupported_response_mode_is_invalid_request_in_the_query(client, user, portal):
+    sign_in(client, user)
+    app, _ = portal
+    r = client.get(code_request(app, response_mode="web_message"))
+    assert r.status_code == 302
+    params = query_of(r["Location"])
+    assert params["error"] == "invalid_request" and "response_mode" in params["error_description"]
+    assert params["state"] == "xyz"
+
+
+def test_registered_query_of_the_redirect_uri_is_kept_verbatim(client, user, signing_key):
+    registered = "https://portal.example/cb?tenant=a%2Fb&x="
+    app, _ = make_client("tenant-portal", grant_types=["authorization_code"], redirect_uris=[registered])
+    sign_in(client, user)
+    r = client.post(code_request(app, redirect_uri=registered), {"decision": "allow"})
+    assert r["Location"].startswith(registered + "&code=")
