@@ -7,7 +7,10 @@ and sit idle while PostgreSQL answers. Each thread keeps its own database connec
 (CONN_MAX_AGE), so PostgreSQL sees workers x threads connections per host.
 """
 
+import os
+import shutil
 import socket
+import tempfile
 
 bind = "127.0.0.1:8000"
 workers = 2  # about one per core; `--workers N` / `make run WORKERS=N` override
@@ -31,6 +34,7 @@ def on_starting(server):
     port (an old IAM left running, say) silently take part of the traffic. A socket bound
     without SO_REUSEPORT fails with "address in use" whenever anything listens there.
     A binary upgrade (USR2: the new master starts beside the old one) is let through."""
+    _metrics_directory()
     if server.master_pid:
         return
     for address in server.cfg.address:
@@ -46,3 +50,28 @@ def on_starting(server):
                 raise SystemExit(f"IAM: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
             finally:
                 probe.close()
+
+
+# Prometheus metrics (iam/metrics.py): each worker writes its counters into one directory per
+# server, which /metrics sums, so a scrape of any worker reports the whole server. A fresh
+# directory per start: counters start at zero with the server, as Prometheus expects.
+_OWN_METRICS_DIR = []
+
+
+def _metrics_directory():
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # an operator's own choice wins
+        path = tempfile.mkdtemp(prefix="iam-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path  # inherited by the workers
+        _OWN_METRICS_DIR.append(path)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # its counters stay; its live gauges go
+
+
+def on_exit(server):
+    if not server.reexec_pid:  # after a binary upgrade the new master still uses it
+        for path in _OWN_METRICS_DIR:
+            shutil.rmtree(path, ignore_errors=True)

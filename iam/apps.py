@@ -7,4 +7,13 @@ class IamConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from iam import checks  # noqa: F401  (registers system checks)
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+        from iam import (
+            checks,  # noqa: F401  (registers system checks)
+            metrics,
+        )
+
+        # accounts emits Django's sign-in signals and knows nothing of metrics.
+        user_logged_in.connect(metrics.count_login, dispatch_uid="iam.metrics.login")
+        user_login_failed.connect(metrics.count_failed_login, dispatch_uid="iam.metrics.login_failed")

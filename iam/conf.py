@@ -61,6 +61,9 @@ class Config:
     debug: bool
     allowed_hosts: tuple[str, ...]
     var_dir: Path
+    # Set by gunicorn.conf.py (one fresh directory per server): the workers' Prometheus
+    # metrics are kept there and summed at scrape time. Unset: this process's own metrics.
+    metrics_dir: str | None = None
     access_token_lifetime: int = 3600
     refresh_token_lifetime: int = 30 * 24 * 3600
     id_token_lifetime: int = 3600
@@ -122,6 +125,7 @@ def load(environ: os._Environ | dict | None = None) -> Config:
         debug=_bool(env.get("IAM_DEBUG"), False),
         allowed_hosts=allowed_hosts,
         var_dir=var_dir,
+        metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
         access_token_lifetime=_int(env.get("IAM_ACCESS_TOKEN_LIFETIME"), 3600),
         refresh_token_lifetime=_int(env.get("IAM_REFRESH_TOKEN_LIFETIME"), 30 * 24 * 3600),
         id_token_lifetime=_int(env.get("IAM_ID_TOKEN_LIFETIME"), 3600),

@@ -39,6 +39,7 @@ urlpatterns = [
     path("logout/", account_views.logout_view, name="logout"),
     path("healthz", discovery.healthz, name="healthz"),
     path("readyz", discovery.readyz, name="readyz"),
+    path("metrics", discovery.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("", account_views.home, name="home"),
 ]

@@ -1,7 +1,7 @@
 """Discovery (OIDC Discovery 1.0 / RFC 8414) and JWKS."""
 
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from iam.claims import STANDARD_SCOPES
@@ -73,6 +73,17 @@ def jwks(request):
 
 def healthz(request):
     return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def metrics(request):
+    """Prometheus text format. Counts only; keep it off the public proxy (README)."""
+    from iam.metrics import exposition
+
+    body, content_type = exposition()
+    response = HttpResponse(body, content_type=content_type)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def readyz(request):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from django.http import HttpResponse, JsonResponse
@@ -19,6 +20,7 @@ from iam import claims as claims_module
 from iam.client_auth import authenticate_confidential_client
 from iam.errors import BearerError, InvalidClient, InvalidRequest, OAuthError, UnauthorizedClient
 from iam.keys import unverified_claims
+from iam.metrics import record_token_response
 from iam.models import GRANT_CLIENT_CREDENTIALS
 from iam.scopes import default_scopes
 from iam.token_lookup import insert_client_access_token, live_access_token, live_refresh_token
@@ -85,6 +87,17 @@ class TokenView(DotTokenView):
         return response
 
     def post(self, request, *args, **kwargs):
+        response = self._token_response(request)
+        error = None
+        if response.status_code != 200:
+            try:
+                error = json.loads(response.content).get("error")
+            except (ValueError, AttributeError):
+                pass
+        record_token_response(request.POST.get("grant_type") or "", response.status_code, error)
+        return response
+
+    def _token_response(self, request):
         # Every grant, the device code one included, goes through oauthlib and our validator
         # (DOT's own device branch neither binds the code to the client nor uses it up).
         if not request.POST.get("grant_type"):

@@ -1,0 +1,109 @@
+"""Prometheus metrics, served at /metrics (INTERFACES.md).
+
+Counters are process-local; under gunicorn each worker writes its own into the directory
+that gunicorn.conf.py creates per server (``PROMETHEUS_MULTIPROC_DIR``), and a scrape sums
+them, so one scrape of one server reports all of its workers. Several hosts are several
+scrape targets. Counts only: no user, client or token identifiers, nothing secret.
+
+Gauges that describe the database (signing keys, accounts, clients) are read at scrape time.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.db.models import Count
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
+
+from iam.conf import config
+
+HTTP_REQUESTS = Counter(
+    "iam_http_requests", "HTTP requests answered, by endpoint (URL name) and status code", ["endpoint", "status"]
+)
+HTTP_DURATION = Histogram(
+    "iam_http_request_duration_seconds", "Time from the request reaching Django to the response, by endpoint",
+    ["endpoint"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+TOKENS_ISSUED = Counter("iam_tokens_issued", "Successful token endpoint responses, by grant type", ["grant_type"])
+TOKEN_ERRORS = Counter("iam_token_errors", "Token endpoint error responses, by OAuth error code", ["error"])
+LOGINS = Counter("iam_logins", "Password sign-ins, by result (success, failure)", ["result"])
+
+KNOWN_GRANT_TYPES = frozenset({
+    "authorization_code", "refresh_token", "client_credentials", "password",
+    "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange",
+})
+KNOWN_TOKEN_ERRORS = frozenset({
+    "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type",
+    "invalid_scope", "invalid_target", "authorization_pending", "slow_down", "access_denied", "expired_token",
+})
+
+
+def record_token_response(grant_type: str, status: int, error: str | None) -> None:
+    # Labels only from fixed sets: a client must not be able to mint new time series.
+    if status == 200:
+        TOKENS_ISSUED.labels(grant_type if grant_type in KNOWN_GRANT_TYPES else "other").inc()
+    elif error is not None:
+        TOKEN_ERRORS.labels(error if error in KNOWN_TOKEN_ERRORS else "other").inc()
+
+
+class MetricsMiddleware:
+    """Outermost: counts and times every request by the name of the URL it matched."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        endpoint = (match.url_name or "unnamed") if match is not None else "unmatched"
+        HTTP_DURATION.labels(endpoint).observe(time.perf_counter() - started)
+        HTTP_REQUESTS.labels(endpoint, str(response.status_code)).inc()
+        return response
+
+
+class DatabaseCollector:
+    """State worth alerting on, read when scraped (a few COUNT queries)."""
+
+    def collect(self):
+        from django.contrib.auth import get_user_model
+
+        from iam.models import Application, SigningKey
+
+        keys = GaugeMetricFamily("iam_signing_keys", "Signing keys by algorithm and state", labels=["alg", "state"])
+        for row in SigningKey.objects.values("alg", "state").annotate(n=Count("id")):
+            keys.add_metric([row["alg"], row["state"]], row["n"])
+        yield keys
+        users = GaugeMetricFamily("iam_users", "Accounts by state", labels=["state"])
+        for active, n in get_user_model().objects.values_list("is_active").annotate(n=Count("id")):
+            users.add_metric(["active" if active else "inactive"], n)
+        yield users
+        clients = GaugeMetricFamily("iam_clients", "Registered clients by state", labels=["state"])
+        for active, n in Application.objects.values_list("is_active").annotate(n=Count("id")):
+            clients.add_metric(["active" if active else "disabled"], n)
+        yield clients
+        info = InfoMetricFamily("iam", "The server's issuer")
+        info.add_metric([], {"issuer": config.issuer})
+        yield info
+
+
+def exposition() -> tuple[bytes, str]:
+    registry = CollectorRegistry()
+    if config.metrics_dir:
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry, path=config.metrics_dir)
+    else:
+        for collector in (HTTP_REQUESTS, HTTP_DURATION, TOKENS_ISSUED, TOKEN_ERRORS, LOGINS):
+            registry.register(collector)
+    registry.register(DatabaseCollector())
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def count_login(sender, **kwargs):
+    LOGINS.labels("success").inc()
+
+
+def count_failed_login(sender, **kwargs):
+    LOGINS.labels("failure").inc()
