@@ -18,6 +18,10 @@ worker_class = "gthread"
 threads = 4
 keepalive = 5  # seconds; behind a proxy that pools connections, keep above its idle timeout
 graceful_timeout = 10
+# gunicorn >= 25 opens a management socket (for `gunicornc`) at one per-user default path,
+# which every server of that user shares: a second IAM on the host would take over the
+# first one's. IAM does not need it; less to secure.
+control_socket_disable = True
 
 # Each worker listens on its own SO_REUSEPORT socket and the kernel spreads new connections
 # over them. With one shared socket, the first worker to wake accepts a whole burst of
@@ -50,6 +54,8 @@ def on_starting(server):
                 raise SystemExit(f"IAM: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
             finally:
                 probe.close()
+        # gunicorn's own "Listening at" line is empty with reuse_port: the workers bind.
+        server.log.info("IAM: workers listen on %s:%s (one SO_REUSEPORT socket each)", host, port)
 
 
 # Prometheus metrics (iam/metrics.py): each worker writes its counters into one directory per

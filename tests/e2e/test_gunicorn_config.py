@@ -23,7 +23,7 @@ def test_server_refuses_a_port_another_server_listens_on_with_reuseport():
     assert f"cannot listen on 127.0.0.1:{port}" in run.stderr
 
 
-def test_workers_listen_on_their_own_reuseport_sockets():
+def test_workers_listen_on_their_own_reuseport_sockets_and_no_control_socket_is_shared():
     from gunicorn.config import Config
 
     cfg = Config()
@@ -31,6 +31,7 @@ def test_workers_listen_on_their_own_reuseport_sockets():
         if name in cfg.settings:
             cfg.set(name, value)
     assert cfg.reuse_port is True and cfg.worker_class_str == "gthread"
+    assert cfg.control_socket_disable is True
 
 
 def _settings():
