@@ -14,8 +14,13 @@ from django.core.cache import cache
 from iam.conf import config
 
 
+def hashed_key(namespace: str, kind: str, value: str) -> str:
+    """A cache key that does not reveal ``value`` (a username, an address)."""
+    return f"{namespace}:{kind}:" + hashlib.sha256(value.lower().encode()).hexdigest()[:40]
+
+
 def _key(kind: str, value: str) -> str:
-    return "loginfail:" + kind + ":" + hashlib.sha256(value.lower().encode()).hexdigest()[:40]
+    return hashed_key("loginfail", kind, value)
 
 
 def client_address(meta: dict) -> str:
@@ -39,18 +44,19 @@ def is_locked(username: str, address: str) -> bool:
     ) >= config.login_max_failures_per_address
 
 
-def _incr(key: str) -> None:
-    if not cache.add(key, 1, timeout=config.login_failure_window):
+def increment(key: str, window: int) -> None:
+    """Count one failure under ``key``; the count is forgotten ``window`` seconds after the first."""
+    if not cache.add(key, 1, timeout=window):
         try:
             cache.incr(key)
         except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=config.login_failure_window)
+            cache.add(key, 1, timeout=window)
 
 
 def record_failure(username: str, address: str) -> None:
-    _incr(_key("user", username))
+    increment(_key("user", username), config.login_failure_window)
     if address:
-        _incr(_key("addr", address))
+        increment(_key("addr", address), config.login_failure_window)
 
 
 def record_success(username: str) -> None:

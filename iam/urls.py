@@ -8,7 +8,7 @@ from iam.views import authorize, device, discovery, logout, token
 # DOT's device views reverse names in the "oauth2_provider" namespace.
 device_patterns = (
     [
-        path("device/", dot_views.DeviceUserCodeView.as_view(), name="device"),
+        path("device/", device.DeviceUserCodeView.as_view(), name="device"),
         path(
             "device/confirm/<slug:client_id>/<slug:user_code>/",
             dot_views.DeviceConfirmView.as_view(),

@@ -1,20 +1,23 @@
-"""RFC 8628 device authorization endpoint.
+"""RFC 8628: the device authorization endpoint and the page where people enter user codes.
 
-DOT's view predates oauthlib 4, whose response also echoes the resolved ``scope``; this one
-stores exactly what oauthlib validated and answers with the RFC 8628 §3.2 fields.
+DOT's endpoint view predates oauthlib 4, whose response also echoes the resolved ``scope``;
+this one stores exactly what oauthlib validated and answers with the RFC 8628 §3.2 fields.
 """
 
 import json
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.http import JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.models import DeviceCodeResponse, DeviceRequest, create_device_grant
+from oauth2_provider.views import device as dot_device
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2 import DeviceApplicationServer
 
+from accounts import throttle
 from iam.errors import UnauthorizedClient
 from iam.models import GRANT_DEVICE_CODE, Application
 
@@ -44,3 +47,50 @@ class DeviceAuthorizationView(OAuthLibMixin, View):
         # (keystoneauth polls immediately and treats slow_down as fatal).
         type(grant).objects.filter(pk=grant.pk).update(last_checked=grant.expires - timedelta(days=1))
         return JsonResponse(response, status=200, headers={**headers, "Cache-Control": "no-store"})
+
+
+# RFC 8628 §5.1: user codes are short enough to type, so their entry is rate-limited. Codes
+# have 40 bits and live 10 minutes; these limits leave a guesser no measurable chance.
+USER_CODE_WINDOW = 15 * 60
+USER_CODE_MAX_FAILURES_PER_USER = 10
+USER_CODE_MAX_FAILURES_PER_ADDRESS = 30
+
+
+def normalise_user_code(value: str) -> str:
+    """What people type for what the device shows: any case, with spaces or dashes."""
+    return "".join(ch for ch in value if ch.isalnum()).upper()
+
+
+class DeviceUserCodeView(dot_device.DeviceUserCodeView):
+    def _failure_keys(self):
+        address = throttle.client_address(self.request.META)
+        return (
+            (throttle.hashed_key("usercodefail", "user", str(self.request.user.pk)), USER_CODE_MAX_FAILURES_PER_USER),
+            (throttle.hashed_key("usercodefail", "addr", address), USER_CODE_MAX_FAILURES_PER_ADDRESS),
+        )
+
+    def _locked(self) -> bool:
+        keys = self._failure_keys()
+        counts = cache.get_many([key for key, _ in keys])
+        return any(counts.get(key, 0) >= limit for key, limit in keys)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        if "data" in kwargs:
+            data = kwargs["data"].copy()
+            data["user_code"] = normalise_user_code(data.get("user_code", ""))
+            kwargs["data"] = data
+        return kwargs
+
+    def post(self, request, *args, **kwargs):
+        if self._locked():
+            # Checked before the code is even looked up: once locked, a right guess is
+            # refused too, so it teaches nothing.
+            context = self.get_context_data(form=self.get_form_class()(), locked=True)
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        for key, _ in self._failure_keys():
+            throttle.increment(key, USER_CODE_WINDOW)
+        return super().form_invalid(form)

@@ -68,3 +68,31 @@ def test_authorization_request_without_redirect_uri_is_an_error_page(client, sig
                                                "scope": "openid", "code_challenge": "c" * 43,
                                                "code_challenge_method": "S256"}))
     assert r.status_code == 400 and "Location" not in r and b"redirect_uri" in r.content
+
+
+def test_user_code_is_accepted_in_any_case_with_spaces_or_dashes(client, signing_key):
+    user = make_user("uma")
+    app, _ = make_client("cli", public=True, grant_types=["urn:ietf:params:oauth:grant-type:device_code"])
+    device = start(client, app)
+    code = device["user_code"]
+    typed = f" {code[:4].lower()}-{code[4:].lower()} "
+    client.force_login(user)
+    r = client.post("/device/", {"user_code": typed})
+    assert r.status_code == 302 and code in r["Location"]
+    assert get_device_grant_model().objects.get(device_code=device["device_code"]).user == user
+
+
+def test_user_code_entry_is_rate_limited(client, signing_key):
+    from iam.views.device import USER_CODE_MAX_FAILURES_PER_USER
+
+    user = make_user("gus")
+    app, _ = make_client("cli", public=True, grant_types=["urn:ietf:params:oauth:grant-type:device_code"])
+    device = start(client, app)
+    client.force_login(user)
+    for _ in range(USER_CODE_MAX_FAILURES_PER_USER):
+        wrong = client.post("/device/", {"user_code": "WRONGCODE"})
+        assert wrong.status_code == 200 and b"Incorrect user code" in wrong.content
+    # Locked: even the right code is refused now, and nothing is bound to the user.
+    r = client.post("/device/", {"user_code": device["user_code"]})
+    assert r.status_code == 429 and b"Too many incorrect codes" in r.content
+    assert get_device_grant_model().objects.get(device_code=device["device_code"]).user is None
