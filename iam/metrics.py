@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 
 from iam.conf import config
+from iam.models import SUPPORTED_GRANT_TYPES
 
 HTTP_REQUESTS = Counter(
     "iam_http_requests", "HTTP requests answered, by endpoint (URL name) and status code", ["endpoint", "status"]
@@ -29,10 +30,7 @@ TOKENS_ISSUED = Counter("iam_tokens_issued", "Successful token endpoint response
 TOKEN_ERRORS = Counter("iam_token_errors", "Token endpoint error responses, by OAuth error code", ["error"])
 LOGINS = Counter("iam_logins", "Password sign-ins, by result (success, failure)", ["result"])
 
-KNOWN_GRANT_TYPES = frozenset({
-    "authorization_code", "refresh_token", "client_credentials", "password",
-    "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange",
-})
+KNOWN_GRANT_TYPES = frozenset(SUPPORTED_GRANT_TYPES)
 KNOWN_TOKEN_ERRORS = frozenset({
     "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type",
     "invalid_scope", "invalid_target", "authorization_pending", "slow_down", "access_denied", "expired_token",

@@ -5,8 +5,7 @@ from oauthlib.openid import Server as OpenIDServer
 from oauthlib.openid.connect.core.grant_types.base import GrantTypeBase as OpenIDGrantTypeBase
 
 from iam import tokens
-
-DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+from iam.models import GRANT_DEVICE_CODE, GRANT_PASSWORD
 
 
 class _IDTokenIssuer(OpenIDGrantTypeBase):
@@ -82,5 +81,5 @@ class Server(OpenIDServer):
                 target._code_challenge_methods = {"S256": code_challenge_method_s256}
             target.custom_validators.post_token.append(tokens.check_audience)
         issuer = _IDTokenIssuer(request_validator)
-        for grant_type in ("password", DEVICE_CODE):
+        for grant_type in (GRANT_PASSWORD, GRANT_DEVICE_CODE):
             self._grant_types[grant_type] = _WithIDToken(self._grant_types[grant_type], issuer)
