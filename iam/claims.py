@@ -69,8 +69,8 @@ def id_token_claims(*, user, client, scopes, now: int, auth_time: datetime | Non
     return claims
 
 
-def access_token_claims(*, client, user, scopes, audience, now: int, lifetime: int, auth_time=None) -> dict:
-    """RFC 9068 JWT access-token claims."""
+def access_token_claims(*, client, user, scopes, audience, now: int, lifetime: int, jti: str, auth_time=None) -> dict:
+    """RFC 9068 JWT access-token claims. ``jti`` also tells when it was minted (iam.revocation)."""
     claims = {
         "iss": config.issuer,
         "sub": str(user.pk) if user is not None else client.client_id,
@@ -78,7 +78,7 @@ def access_token_claims(*, client, user, scopes, audience, now: int, lifetime: i
         "exp": now + lifetime,
         "iat": now,
         "nbf": now,
-        "jti": str(uuid.uuid4()),
+        "jti": jti,
         "client_id": client.client_id,
         "scope": " ".join(scopes),
     }

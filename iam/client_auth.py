@@ -7,51 +7,22 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
-import time
 from urllib.parse import unquote_plus
-
-from django.conf import settings
-from django.db import connection
-from django.db.models.signals import post_delete, post_save
 
 from iam.errors import InvalidClient, InvalidRequest
 from iam.models import Application
 from iam.secrets import check_client_secret
 
-# Every token and introspection request reads its client's Application row, which costs
-# more than the rest of client authentication. Each worker keeps the rows it has read for a
-# few seconds: a client disabled, deleted or given a new secret elsewhere stops working on
-# every worker within IAM_CLIENT_CACHE_SECONDS (at once on the worker that saved it).
-# Inside a transaction the database is read, so a caller always sees its own writes.
-CLIENT_CACHE_SECONDS = 5.0
-_CLIENT_CACHE_MAX = 1024
-_client_cache: dict[str, tuple[float, Application]] = {}
-
 
 def load_client(client_id: str) -> Application | None:
-    """The Application for ``client_id`` (active or not), or None; a private copy per call."""
-    ttl = getattr(settings, "IAM_CLIENT_CACHE_SECONDS", CLIENT_CACHE_SECONDS)
-    use_cache = ttl > 0 and not connection.in_atomic_block
-    now = time.monotonic()
-    if use_cache:
-        hit = _client_cache.get(client_id)
-        if hit is not None and now - hit[0] < ttl:
-            return copy.copy(hit[1])
-    client = Application.objects.filter(client_id=client_id).first()
-    if use_cache and client is not None:  # unknown ids are not kept: no memory for random ids
-        if len(_client_cache) >= _CLIENT_CACHE_MAX:
-            _client_cache.clear()
-        _client_cache[client_id] = (now, copy.copy(client))
-    return client
+    """The Application for ``client_id`` (active or not), or None.
 
-
-def forget_client(sender=None, instance=None, **kwargs) -> None:
-    _client_cache.pop(getattr(instance, "client_id", None), None)
-
-
-post_save.connect(forget_client, sender=Application, dispatch_uid="iam.client_auth.forget_client.save")
-post_delete.connect(forget_client, sender=Application, dispatch_uid="iam.client_auth.forget_client.delete")
+    Read from the database on every request, never from a per-worker cache: a client
+    disabled, deleted or given a new secret stops working at once on every worker and host."""
+    try:
+        return Application.objects.filter(client_id=client_id).first()
+    except ValueError:  # e.g. a NUL byte, which PostgreSQL cannot be asked about
+        return None
 
 
 def authenticate_confidential_client(request) -> Application:

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 CACHE_SECONDS = 30
+# Longer than any token we mint; anything bigger is not ours and is not parsed.
+MAX_TOKEN_LENGTH = 16384
 
 
 class SigningKeyError(Exception):
@@ -189,22 +191,34 @@ class KeyStore:
         signature = _sign(key.private_key, key.alg, signing_input.encode("ascii"))
         return signing_input + "." + b64url(signature)
 
-    def verify(self, token: str) -> tuple[dict, dict] | None:
-        """Return (header, claims) when a key we publish signed ``token``; expiry is not checked."""
+    def verify(self, token) -> tuple[dict, dict] | None:
+        """Return (header, claims) when a key we publish signed ``token``; expiry is not checked.
+
+        Anything malformed -- not three parts, bad base64 or JSON, a header or payload that is
+        not an object, a ``kid`` or ``alg`` that is not a string -- is simply not verified."""
         self._refresh()
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+            return None
         try:
             header_b64, payload_b64, signature_b64 = token.split(".")
             header = json.loads(b64url_decode(header_b64))
             claims = json.loads(b64url_decode(payload_b64))
             signature = b64url_decode(signature_b64)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, UnicodeError):
             return None
         if not isinstance(header, dict) or not isinstance(claims, dict):
             return None
-        entry = self._public_keys.get(header.get("kid"))
-        if entry is None or header.get("alg") != entry[0]:
+        kid, alg = header.get("kid"), header.get("alg")
+        if not isinstance(kid, str) or not isinstance(alg, str):
             return None
-        if not _verify(entry[1], entry[0], f"{header_b64}.{payload_b64}".encode("ascii"), signature):
+        entry = self._public_keys.get(kid)
+        if entry is None or alg != entry[0]:
+            return None
+        try:
+            signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
+        except UnicodeError:
+            return None
+        if not _verify(entry[1], entry[0], signing_input, signature):
             return None
         return header, claims
 
@@ -217,11 +231,6 @@ def _public_key_from_jwk(jwk: dict):
     return ec.EllipticCurvePublicNumbers(
         int.from_bytes(b64url_decode(jwk["x"]), "big"), int.from_bytes(b64url_decode(jwk["y"]), "big"), ec.SECP256R1()
     ).public_key()
-
-
-def unverified_claims(token: str) -> dict:
-    """Claims of a JWT *we already know we issued* (matched by checksum), without re-verifying."""
-    return json.loads(b64url_decode(token.split(".")[1]))
 
 
 key_store = KeyStore()

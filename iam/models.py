@@ -98,13 +98,31 @@ class Grant(AbstractGrant):
 
 
 class TokenFamily(models.Model):
-    """What every token of one refresh-token family shares: the user's original authentication."""
+    """One authorization's refresh tokens: who, for which client, what was granted, and the
+    access tokens issued from it (so that revoking the family can deny-list them).
+
+    Access tokens are not stored (RFC 9068 JWTs, verified on use); refresh tokens are DOT's
+    RefreshToken rows carrying this family's id. The granted ``scope`` lives here, not on a
+    token: a refresh asking for less narrows the access token only, and the next refresh token
+    keeps the family's scope (RFC 6749 §6)."""
 
     id = models.UUIDField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+")
+    application = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    scope = models.TextField(blank=True, default="", help_text="what the user granted (space-separated)")
     auth_time = models.DateTimeField(null=True, blank=True)
     amr = models.JSONField(default=list, blank=True)
     audience = models.JSONField(default=list, blank=True, help_text="what the first token was issued for")
+    access_tokens = models.JSONField(
+        default=list, blank=True, help_text="[jti, exp] of the unexpired access tokens issued from this family"
+    )
     created = models.DateTimeField(auto_now_add=True)
+
+    def remember_access_token(self, jti: str, exp: int, now: int) -> None:
+        """Add an issued access token, dropping those that have expired (they need no deny-listing)."""
+        self.access_tokens = [[j, e] for j, e in self.access_tokens if e > now] + [[jti, exp]]
 
 
 class RedeemedCode(models.Model):
@@ -112,9 +130,23 @@ class RedeemedCode(models.Model):
 
     code_checksum = models.CharField(max_length=64, unique=True)
     application = models.ForeignKey(settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE)
-    access_token_checksum = models.CharField(max_length=64)
+    access_token_jti = models.CharField(max_length=64, blank=True, default="")
+    access_token_expires = models.BigIntegerField(default=0, help_text="exp of that access token (Unix time)")
     token_family = models.UUIDField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+class Revocation(models.Model):
+    """What makes an otherwise valid token inactive; checked on every use, in one lookup.
+
+    ``key`` is ``jti:<jti>`` (one access token, deny-listed until its ``exp``),
+    ``user:<sub>`` or ``client:<client_id>`` (a "not before" epoch: every token of that user
+    or client issued before ``not_before_ms`` is inactive). Rows go once ``expires`` has
+    passed: by then every token they could concern has expired anyway (``purgetokens``)."""
+
+    key = models.CharField(max_length=300, primary_key=True)
+    not_before_ms = models.BigIntegerField(default=0)
+    expires = models.DateTimeField(db_index=True)
 
 
 class Consent(models.Model):

@@ -12,7 +12,9 @@ import time
 from oauthlib.oauth2.rfc6749 import errors
 
 from iam import claims as claims_module
+from iam.access_tokens import ACCESS_TOKEN_TYP
 from iam.keys import key_store
+from iam.revocation import new_jti
 
 
 def access_token_lifetime(request) -> int:
@@ -69,17 +71,19 @@ def check_audience(request) -> None:
         raise errors.CustomOAuth2Error(error="invalid_target", description=str(exc), request=request) from None
 
 
-def mint_access_token(*, client, user, scopes, audience, lifetime: int, auth_time=None) -> str:
+def mint_access_token(*, client, user, scopes, audience, lifetime: int, auth_time=None) -> tuple[str, dict]:
+    """A signed RFC 9068 access token and its claims. Nothing is stored: see iam.access_tokens."""
+    now_ms = int(time.time() * 1000)
     payload = claims_module.access_token_claims(
         client=client, user=user, scopes=scopes, audience=audience,
-        now=int(time.time()), lifetime=lifetime, auth_time=auth_time,
+        now=now_ms // 1000, lifetime=lifetime, auth_time=auth_time, jti=new_jti(now_ms),
     )
-    return key_store.sign(payload, alg=client.token_signing_alg, typ="at+jwt")
+    return key_store.sign(payload, alg=client.token_signing_alg, typ=ACCESS_TOKEN_TYP), payload
 
 
 def generate_access_token(request) -> str:
     client = request.client
-    return mint_access_token(
+    token, payload = mint_access_token(
         client=client,
         user=None if request.grant_type == "client_credentials" else request.user,
         scopes=request.scopes or [],
@@ -87,6 +91,9 @@ def generate_access_token(request) -> str:
         lifetime=request.expires_in,
         auth_time=getattr(request, "iam_auth_time", None),
     )
+    # What the validator keeps to revoke it later (refresh family, code replay): jti and exp.
+    request.iam_access_token_claims = payload
+    return token
 
 
 def generate_opaque_token(request=None, refresh_token=False) -> str:

@@ -6,34 +6,31 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
-from oauth2_provider.models import (
-    get_access_token_model,
-    get_device_grant_model,
-    get_id_token_model,
-    get_refresh_token_model,
-    revoke_access_token,
-)
+from oauth2_provider.models import get_device_grant_model, get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc8628.grant_types import DeviceCodeGrant
 
 from accounts.services import audit
 from iam import claims as claims_module
+from iam import revocation
+from iam.access_tokens import signed_access_token_claims
 from iam.client_auth import load_client
 from iam.conf import config
 from iam.keys import key_store
 from iam.models import Grant, RedeemedCode, TokenFamily
 from iam.secrets import check_client_secret
+from iam.services.revocation import revoke_access_token, revoke_family
 
 log = logging.getLogger(__name__)
 
-AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
-IDToken = get_id_token_model()
 DeviceGrant = get_device_grant_model()
 
 
@@ -57,13 +54,10 @@ class Validator(OAuth2Validator):
         return check_client_secret(provided_secret, stored_secret)
 
     def _load_application(self, client_id, request):
-        # DOT reads the row on every request; take it from the short-lived per-worker cache
-        # (iam.client_auth.load_client). DOT's own checks then run on it as before.
+        # One read of the row per request (iam.client_auth.load_client); DOT's own checks
+        # then run on it as before.
         if not request.client:
-            try:
-                client = load_client(client_id)
-            except ValueError:  # e.g. a NUL byte, which PostgreSQL cannot be asked about
-                client = None
+            client = load_client(client_id)
             if client is not None and client.is_usable(request):
                 request.client = client
         return super()._load_application(client_id, request)
@@ -106,6 +100,13 @@ class Validator(OAuth2Validator):
             return False
         if grant.is_expired() or not grant.user.is_active:
             return False
+        if request.code_verifier is not None and not grant.code_challenge:
+            # RFC 9700 §2.1.1 (PKCE downgrade): a verifier for a code issued without a
+            # challenge means someone other than the client that asked for the code is here.
+            raise errors.InvalidGrantError(
+                description="code_verifier sent, but the authorization request had no code_challenge",
+                request=request,
+            )
         request.scopes = grant.scope.split()
         request.user = grant.user
         request.iam_auth_time = grant.auth_time
@@ -129,6 +130,11 @@ class Validator(OAuth2Validator):
             return super().get_code_challenge_method(code, request)
         return grant.code_challenge_method or None
 
+    def get_default_redirect_uri(self, client_id, request, *args, **kwargs):
+        # Never a fallback: every authorization request here carries redirect_uri, so the
+        # token request must repeat it (RFC 6749 §4.1.3); oauthlib then answers invalid_request.
+        return None
+
     def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request, *args, **kwargs):
         grant = getattr(request, "iam_grant", None)
         if grant is None:
@@ -140,10 +146,11 @@ class Validator(OAuth2Validator):
         if redeemed is None:
             return
         with transaction.atomic():
-            for token in AccessToken.objects.filter(token_checksum=redeemed.access_token_checksum):
-                revoke_access_token(token)
+            if redeemed.access_token_jti:
+                revoke_access_token(actor=client, jti=redeemed.access_token_jti,
+                                    exp=redeemed.access_token_expires, reason="code_replay")
             if redeemed.token_family:
-                RefreshToken.revoke_family(redeemed.token_family)
+                revoke_family(actor=client, family_id=redeemed.token_family, reason="code_replay")
             audit.record(actor=client, action="token.code_replay_revoked", target=client)
         log.warning("authorization code replayed by client %s: its tokens were revoked", client.client_id)
 
@@ -168,96 +175,151 @@ class Validator(OAuth2Validator):
 
     def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
         if getattr(request, "iam_code_used", False):
-            return  # already deleted with the tokens it issued (_save_bearer_token)
-        deleted, _ = Grant.objects.filter(code=code, application=request.client).delete()
-        if not deleted:
-            # Another request redeemed this code between our check and now: revoke ours too.
-            token = getattr(request, "iam_issued_access_token", None)
-            if token is not None:
-                revoke_access_token(token)
+            return  # already used up with the tokens it issued (save_bearer_token)
+        if not Grant.objects.filter(code=code, application=request.client).delete()[0]:
             raise errors.InvalidGrantError(request=request)
 
     # -- tokens ------------------------------------------------------------------------------
+    # Access tokens are not stored (iam.access_tokens verifies them). What is kept: refresh
+    # tokens and their family (scope, who, how they authenticated, the access tokens issued
+    # from it), and a redeemed code's record, so that reuse and replay can revoke.
     def save_bearer_token(self, token, request, *args, **kwargs):
-        if request.grant_type == "client_credentials" and "refresh_token" not in token:
-            # One INSERT, atomic on its own: DOT's transaction around it only adds the
-            # BEGIN and COMMIT round trips to the busiest grant.
-            return self._save_bearer_token(token, request, *args, **kwargs)
+        if "refresh_token" in token and "refresh_token" not in request.client.grant_types:
+            del token["refresh_token"]
+        if request.grant_type == "client_credentials":
+            request.user = None
+            return  # nothing to keep
         try:
-            return super().save_bearer_token(token, request, *args, **kwargs)
+            with transaction.atomic():
+                self._store_tokens(token, request)
         except _RefreshTokenAlreadyRotated as lost:
             # Two uses of one refresh token are reuse, however close together: revoke the
             # family (here, outside the transaction that was just rolled back).
-            RefreshToken.revoke_family(lost.token_family)
+            revoke_family(actor=request.client, family_id=lost.token_family, reason="refresh_token_reuse")
             log.warning("refresh token used concurrently by client %s: its family was revoked",
                         request.client.client_id)
-            raise errors.InvalidGrantError(request=request) from None
+            raise errors.InvalidGrantError(description="the refresh token was already used", request=request) from None
         except _CodeAlreadyRedeemed:
             # A concurrent request redeemed this code first: that is a replay too.
             self._revoke_replayed_code(request.code, request.client)
-            raise errors.InvalidGrantError(request=request) from None
+            raise errors.InvalidGrantError(description="the authorization code was already used",
+                                           request=request) from None
 
-    def _save_bearer_token(self, token, request, *args, **kwargs):
-        if "refresh_token" in token and "refresh_token" not in request.client.grant_types:
-            del token["refresh_token"]
-        previous = getattr(request, "refresh_token_instance", None)
-        if request.grant_type == "refresh_token" and isinstance(previous, RefreshToken):
-            # Claim the presented token first (a row lock on PostgreSQL, the write lock on
-            # SQLite). A concurrent request that rotated it in the meantime leaves nothing to
-            # claim; without this DOT takes its grace-period path and answers 200 with empty
-            # token strings (it stores only checksums of the tokens it would hand back).
+    def _store_tokens(self, token, request) -> None:
+        issued = getattr(request, "iam_access_token_claims", None) or {}
+        jti, exp = issued.get("jti", ""), int(issued.get("exp", 0))
+        now = int(time.time())
+        family = None
+        if request.grant_type == "refresh_token":
+            previous = request.refresh_token_instance
+            # Claim the presented token (a row lock on PostgreSQL, the write lock on SQLite):
+            # of two concurrent uses only one finds it unrevoked.
             claimed = RefreshToken.objects.filter(pk=previous.pk, revoked__isnull=True).update(
-                updated=timezone.now()
+                revoked=timezone.now(), updated=timezone.now()
             )
             if not claimed:
                 raise _RefreshTokenAlreadyRotated(previous.token_family)
-        super()._save_bearer_token(token, request, *args, **kwargs)
-        if request.grant_type == "authorization_code" and getattr(request, "code", None):
-            # Use the code up in the transaction that stores its tokens: of two concurrent
-            # redemptions only one deletes it (the other would collide on RedeemedCode).
-            deleted, _ = Grant.objects.filter(code=request.code, application=request.client).delete()
-            if not deleted:
-                raise _CodeAlreadyRedeemed()
-            request.iam_code_used = True
-            access_token = AccessToken.objects.filter(token_checksum=checksum(token["access_token"])).first()
-            request.iam_issued_access_token = access_token
-            family = None
-            if "refresh_token" in token:
-                family = (
-                    RefreshToken.objects.filter(token_checksum=checksum(token["refresh_token"]))
-                    .values_list("token_family", flat=True)
-                    .first()
-                )
-            RedeemedCode.objects.create(
-                code_checksum=checksum(request.code),
+            family = TokenFamily.objects.select_for_update().get(id=previous.token_family)
+        elif "refresh_token" in token:
+            family = TokenFamily(
+                id=uuid.uuid4(),
+                user=request.user,
                 application=request.client,
-                access_token_checksum=checksum(token["access_token"]),
-                token_family=family,
-            )
-
-    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
-        refresh_token = super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
-        if previous_refresh_token is None:
-            TokenFamily.objects.create(
-                id=refresh_token.token_family,
+                scope=" ".join(request.scopes),
                 auth_time=getattr(request, "iam_auth_time", None),
                 amr=getattr(request, "iam_amr", None) or [],
                 audience=getattr(request, "iam_audience", None) or [],
             )
-        return refresh_token
+        if family is not None:
+            if jti:
+                family.remember_access_token(jti, exp, now)
+            family.save()
+            if "refresh_token" in token:
+                RefreshToken.objects.create(
+                    user=request.user, application=request.client, token="",
+                    token_checksum=checksum(token["refresh_token"]), token_family=family.id,
+                )
+        if request.grant_type == "authorization_code" and getattr(request, "code", None):
+            # Use the code up in the transaction that records its tokens: of two concurrent
+            # redemptions only one deletes it.
+            if not Grant.objects.filter(code=request.code, application=request.client).delete()[0]:
+                raise _CodeAlreadyRedeemed()
+            request.iam_code_used = True
+            RedeemedCode.objects.create(
+                code_checksum=checksum(request.code),
+                application=request.client,
+                access_token_jti=jti,
+                access_token_expires=exp,
+                token_family=family.id if family is not None else None,
+            )
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
-        valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
-        if valid:
-            rt = request.refresh_token_instance
-            lifetime = timedelta(seconds=rt.application.effective_refresh_token_lifetime())
-            if not request.user.is_active or rt.created + lifetime <= timezone.now():
-                return False
-            family = TokenFamily.objects.filter(id=request.refresh_token_instance.token_family).first()
-            if family is not None:
-                request.iam_auth_time, request.iam_amr = family.auth_time, family.amr
-                request.iam_family_audience = family.audience
-        return valid
+        if not refresh_token or len(refresh_token) > 4096:
+            return False
+        rt = (
+            RefreshToken.objects.select_related("user")
+            .filter(token_checksum=checksum(refresh_token), application=client)
+            .order_by(F("revoked").desc(nulls_first=True))
+            .first()
+        )
+        if rt is None:
+            return False
+        if rt.revoked is not None:
+            # A rotated (or revoked) refresh token presented again: someone holds a copy.
+            revoke_family(actor=client, family_id=rt.token_family, reason="refresh_token_reuse")
+            log.warning("refresh token reused by client %s: its family was revoked", client.client_id)
+            return False
+        family = TokenFamily.objects.filter(id=rt.token_family).first() if rt.token_family else None
+        if family is None or not rt.user.is_active:
+            return False
+        if rt.created + timedelta(seconds=client.effective_refresh_token_lifetime()) <= timezone.now():
+            return False
+        if revocation.is_revoked(jti=None, user_id=str(rt.user_id), client_id=client.client_id,
+                                 issued_at_ms=int(rt.created.timestamp() * 1000)):
+            return False
+        request.user = rt.user
+        request.refresh_token = refresh_token
+        request.refresh_token_instance = rt
+        request.iam_family = family
+        request.iam_auth_time, request.iam_amr = family.auth_time, family.amr
+        request.iam_family_audience = family.audience
+        return True
+
+    def get_original_scopes(self, refresh_token, request, *args, **kwargs):
+        # The family's granted scope: a narrower earlier refresh did not shrink it (RFC 6749 §6).
+        return request.iam_family.scope.split()
+
+    def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
+        """RFC 7009: only the requesting client's own tokens; unknown ones are silently fine."""
+        client = request.client
+        if client is None or not token:
+            return
+        lookups = [self._revoke_access_token, self._revoke_refresh_token]
+        if token_type_hint == "refresh_token":
+            lookups.reverse()
+        for lookup in lookups:
+            if lookup(token, client):
+                return
+
+    @staticmethod
+    def _revoke_access_token(token, client) -> bool:
+        claims = signed_access_token_claims(token)
+        if claims is None:
+            return False
+        if claims["client_id"] == client.client_id:
+            revoke_access_token(actor=client, jti=claims["jti"], exp=int(claims["exp"]))
+        return True
+
+    @staticmethod
+    def _revoke_refresh_token(token, client) -> bool:
+        if len(token) > 4096:
+            return False
+        rt = RefreshToken.objects.filter(token_checksum=checksum(token), application=client).first()
+        if rt is None:
+            return False
+        # RFC 7009 §2.1: the access tokens of the same grant go too.
+        revoke_family(actor=client, family_id=rt.token_family, reason="revoked")
+        return True
 
     # -- device authorization grant (RFC 8628) ----------------------------------------------------
     def validate_device_code(self, client_id, code, request, *args, **kwargs):
@@ -312,20 +374,7 @@ class Validator(OAuth2Validator):
         id_token.update(claims)
         if "nonce" not in id_token and request.nonce:
             id_token["nonce"] = request.nonce
-        IDToken.objects.create(
-            user=user,
-            scope=" ".join(request.scopes),
-            expires=timezone.now() + timedelta(seconds=request.client.effective_id_token_lifetime()),
-            jti=id_token["jti"],
-            application=request.client,
-        )
         return key_store.sign(id_token, alg=request.client.token_signing_alg, typ="JWT")
-
-    def _load_id_token(self, token):
-        verified = key_store.verify(token)
-        if verified is None:
-            return None
-        return IDToken.objects.filter(jti=verified[1].get("jti")).first()
 
     def get_userinfo_claims(self, request):
         return claims_module.user_claims(request.user, request.scopes)

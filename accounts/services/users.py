@@ -9,6 +9,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from accounts.models import Group, Membership
+from accounts import signals
 from accounts.services import audit
 
 User = get_user_model()
@@ -112,3 +113,5 @@ def set_password(*, actor, user, password: str) -> None:
     user.set_password(password)
     user.save(update_fields=["password"])
     audit.record(actor=actor, action="user.set_password", target=user)
+    # Whoever had the old password may hold tokens: they end with it.
+    signals.user_tokens_withdrawn.send(sender=User, user=user, actor=actor, reason="password_changed")

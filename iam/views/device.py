@@ -13,13 +13,18 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.models import DeviceCodeResponse, DeviceRequest, create_device_grant
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import device as dot_device
 from oauth2_provider.views.mixins import OAuthLibMixin
-from oauthlib.oauth2 import DeviceApplicationServer
+from oauthlib.oauth2.rfc8628.endpoints import DeviceAuthorizationEndpoint
 
 from accounts import throttle
-from iam.errors import UnauthorizedClient
+from iam.client_auth import authenticate_confidential_client, load_client
+from iam.conf import config
+from iam.errors import InvalidClient, OAuthError, UnauthorizedClient
 from iam.models import GRANT_DEVICE_CODE, Application
+
+VERIFICATION_URI = f"{config.issuer}/device/"
 
 _RESPONSE_FIELDS = ("verification_uri", "expires_in", "user_code", "device_code", "interval",
                     "verification_uri_complete")
@@ -27,17 +32,33 @@ _RESPONSE_FIELDS = ("verification_uri", "expires_in", "user_code", "device_code"
 
 @method_decorator(csrf_exempt, name="dispatch")
 class DeviceAuthorizationView(OAuthLibMixin, View):
-    server_class = DeviceApplicationServer
     http_method_names = ["post"]
 
+    @classmethod
+    def get_server(cls):
+        # Not DOT's DeviceApplicationServer: it cannot be given a lifetime (always 1800 s).
+        return DeviceAuthorizationEndpoint(
+            cls.get_validator_class()(),
+            verification_uri=VERIFICATION_URI,
+            expires_in=config.device_code_lifetime,
+            interval=oauth2_settings.DEVICE_FLOW_INTERVAL,
+            verification_uri_complete=VERIFICATION_URI + "?user_code={user_code}",
+            user_code_generator=oauth2_settings.OAUTH_DEVICE_USER_CODE_GENERATOR,
+        )
+
     def post(self, request, *args, **kwargs):
+        try:
+            client = self._client(request)
+        except OAuthError as error:
+            return error.as_response()
+        if request.POST.get("client_id") != client.client_id:
+            # oauthlib reads client_id from the body; with client_secret_basic it is in the header.
+            request.POST = request.POST.copy()
+            request.POST["client_id"] = client.client_id
         headers, body, status = self.create_device_authorization_response(request)
         payload = json.loads(body) if isinstance(body, str) else body
         if status != 200:
-            return JsonResponse(payload, status=status, headers=headers)
-        client = Application.objects.filter(client_id=request.POST.get("client_id", "")).first()
-        if client is None or GRANT_DEVICE_CODE not in client.grant_types:
-            return UnauthorizedClient("this client may not use the device flow").as_response()
+            return JsonResponse(payload, status=status, headers={**headers, "Cache-Control": "no-store"})
         response = {k: v for k, v in payload.items() if k in _RESPONSE_FIELDS and v is not None}
         grant = create_device_grant(
             DeviceRequest(client_id=client.client_id, scope=payload.get("scope") or ""),
@@ -47,6 +68,22 @@ class DeviceAuthorizationView(OAuthLibMixin, View):
         # (keystoneauth polls immediately and treats slow_down as fatal).
         type(grant).objects.filter(pk=grant.pk).update(last_checked=grant.expires - timedelta(days=1))
         return JsonResponse(response, status=200, headers={**headers, "Cache-Control": "no-store"})
+
+    @staticmethod
+    def _client(request) -> Application:
+        """RFC 8628 §3.1: client authentication as at the token endpoint; public clients send
+        only their client_id."""
+        if request.META.get("HTTP_AUTHORIZATION", "")[:6].lower() == "basic " or "client_secret" in request.POST:
+            client = authenticate_confidential_client(request)
+        else:
+            client = load_client(request.POST.get("client_id", "")) if request.POST.get("client_id") else None
+            if client is None or not client.is_active:
+                raise InvalidClient("unknown or disabled client")
+            if not client.is_public:
+                raise InvalidClient("client authentication is required")
+        if GRANT_DEVICE_CODE not in client.grant_types:
+            raise UnauthorizedClient("this client may not use the device flow")
+        return client
 
 
 # RFC 8628 §5.1: user codes are short enough to type, so their entry is rate-limited. Codes
@@ -73,6 +110,10 @@ class DeviceUserCodeView(dot_device.DeviceUserCodeView):
         keys = self._failure_keys()
         counts = cache.get_many([key for key, _ in keys])
         return any(counts.get(key, 0) >= limit for key, limit in keys)
+
+    def get_initial(self):
+        # verification_uri_complete (RFC 8628 §3.3.1) brings the code along: the user confirms.
+        return {**super().get_initial(), "user_code": normalise_user_code(self.request.GET.get("user_code", ""))}
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import timedelta
 
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -11,22 +11,22 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
-from oauth2_provider.models import get_access_token_model
-from oauth2_provider.signals import app_authorized
+from oauth2_provider.models import get_refresh_token_model
 from oauth2_provider.views import RevokeTokenView as DotRevokeTokenView
 from oauth2_provider.views import TokenView as DotTokenView
 
 from iam import claims as claims_module
+from iam import revocation
+from iam.access_tokens import active_access_token
 from iam.client_auth import authenticate_confidential_client
+from iam.conf import config
 from iam.errors import BearerError, InvalidClient, InvalidRequest, OAuthError, UnauthorizedClient
-from iam.keys import unverified_claims
 from iam.metrics import record_token_response
-from iam.models import GRANT_CLIENT_CREDENTIALS
+from iam.models import GRANT_CLIENT_CREDENTIALS, TokenFamily
 from iam.scopes import default_scopes
-from iam.token_lookup import insert_client_access_token, live_access_token, live_refresh_token
 from iam.tokens import AudienceRefused, audience_values, mint_access_token, resolve_audience
 
-AccessToken = get_access_token_model()
+RefreshToken = get_refresh_token_model()
 
 
 def _fix_client_challenge(response):
@@ -42,7 +42,7 @@ def issue_client_credentials_token(request) -> HttpResponse:
 
     Same rules and errors as the general path (RFC 6749 §4.4, §5.2): an authenticated
     confidential client registered for the grant, scopes within its registration (default:
-    its non-user scopes), audiences it was registered for; one INSERT for the token row.
+    its non-user scopes), audiences it was registered for. Nothing is written.
     """
     post = request.POST
     for name in ("grant_type", "scope"):
@@ -60,12 +60,7 @@ def issue_client_credentials_token(request) -> HttpResponse:
     except AudienceRefused as exc:
         raise OAuthError(str(exc), error="invalid_target") from None
     lifetime = client.effective_access_token_lifetime()
-    token = mint_access_token(client=client, user=None, scopes=scopes, audience=audience, lifetime=lifetime)
-    insert_client_access_token(
-        token=token, application_id=client.pk, scope=" ".join(scopes),
-        expires=timezone.now() + timedelta(seconds=lifetime),
-        resource=[v for v in post.getlist("resource") if v],
-    )
+    token, _claims = mint_access_token(client=client, user=None, scopes=scopes, audience=audience, lifetime=lifetime)
     response = JsonResponse({"access_token": token, "expires_in": lifetime, "token_type": "Bearer",
                              "scope": " ".join(scopes)})
     response["Cache-Control"] = "no-store"
@@ -76,10 +71,8 @@ def issue_client_credentials_token(request) -> HttpResponse:
 class TokenView(DotTokenView):
     @method_decorator(sensitive_post_parameters("password", "client_secret"))
     def authorization_flow_token_response(self, request, *args, **kwargs):
-        if app_authorized.has_listeners():
-            return super().authorization_flow_token_response(request, *args, **kwargs)
-        # DOT reads the new access token back from the database only to send app_authorized;
-        # with no receiver that is a wasted query on every token request.
+        # Not DOT's: it reads the new access token back from the database to send its
+        # app_authorized signal, and access tokens are not stored here.
         url, headers, body, status = self.create_token_response(request)
         response = HttpResponse(content=body, status=status)
         for name, value in headers.items():
@@ -104,7 +97,7 @@ class TokenView(DotTokenView):
             # oauthlib falls back to its default grant and calls this unsupported_grant_type;
             # a missing required parameter is invalid_request (RFC 6749 §5.2).
             return InvalidRequest("the grant_type parameter is required").as_response()
-        if request.POST.get("grant_type") == GRANT_CLIENT_CREDENTIALS and not app_authorized.has_listeners():
+        if request.POST.get("grant_type") == GRANT_CLIENT_CREDENTIALS:
             try:
                 return issue_client_credentials_token(request)
             except OAuthError as error:
@@ -150,38 +143,47 @@ class IntrospectView(View):
         response["Cache-Control"] = "no-store"
         return response
 
-    @staticmethod
-    def _may_see(client, row) -> bool:
-        return row.application_id == client.pk or client.may_introspect_any_token
-
     def _access(self, raw, client):
-        row = live_access_token(raw)
-        if row is None:
+        token = active_access_token(raw)
+        if token is None:
             return None
-        if not self._may_see(client, row):
+        if token.client_id != client.client_id and not client.may_introspect_any_token:
             return INACTIVE
         return claims_module.introspection_claims(
-            token_claims=unverified_claims(raw), user=row.user, scopes=row.scope.split(), token_type="Bearer"
+            token_claims=token.claims, user=token.user, scopes=token.scopes, token_type="Bearer"
         )
 
     def _refresh(self, raw, client):
-        row = live_refresh_token(raw)
-        if row is None:
+        if len(raw) > 4096:
             return None
-        if not self._may_see(client, row):
+        rt = (
+            RefreshToken.objects.select_related("user", "application")
+            .filter(token_checksum=hashlib.sha256(raw.encode()).hexdigest(), revoked__isnull=True)
+            .first()
+        )
+        if rt is None or not rt.user.is_active or not rt.application.is_active or not rt.token_family:
+            return None
+        created = int(rt.created.timestamp())
+        exp = created + rt.application.effective_refresh_token_lifetime()
+        if exp <= timezone.now().timestamp() or revocation.is_revoked(
+            jti=None, user_id=str(rt.user_id), client_id=rt.application.client_id,
+            issued_at_ms=int(rt.created.timestamp() * 1000),
+        ):
+            return None
+        if rt.application_id != client.pk and not client.may_introspect_any_token:
             return INACTIVE
-        lifetime = row.application.effective_refresh_token_lifetime()
-        scope = row.access_token.scope if row.access_token_id else ""
+        family = TokenFamily.objects.filter(id=rt.token_family).first()
+        scope = family.scope if family is not None else ""
         token_claims = {
-            "iss": claims_module.config.issuer,
-            "sub": str(row.user.pk),
-            "client_id": row.application.client_id,
+            "iss": config.issuer,
+            "sub": str(rt.user.pk),
+            "client_id": rt.application.client_id,
             "scope": scope,
-            "iat": int(row.created.timestamp()),
-            "exp": int(row.created.timestamp()) + lifetime,
+            "iat": created,
+            "exp": exp,
         }
         return claims_module.introspection_claims(
-            token_claims=token_claims, user=row.user, scopes=scope.split(), token_type="refresh_token"
+            token_claims=token_claims, user=rt.user, scopes=scope.split(), token_type="refresh_token"
         )
 
 
@@ -200,15 +202,19 @@ class UserInfoView(View):
     def _respond(self, request):
         try:
             raw = self._bearer(request)
-            row = live_access_token(raw)
-            if row is None:
-                raise BearerError("the access token is invalid or expired")
-            scopes = row.scope.split()
-            if row.user is None or "openid" not in scopes:
+            token = active_access_token(raw)
+            if token is None:
+                raise BearerError("the access token is invalid, expired or revoked")
+            if token.user is None:
+                raise BearerError("the access token was issued to a client for itself and has no user")
+            if config.issuer not in token.audience and token.client_id not in token.audience:
+                # A token for a resource server (aud=storage) is not for reading the profile.
+                raise BearerError("the access token is not meant for this server (audience)")
+            if "openid" not in token.scopes:
                 raise BearerError("the access token lacks the openid scope", error="insufficient_scope", status=403)
         except OAuthError as error:
             return error.as_response()
-        response = JsonResponse(claims_module.user_claims(row.user, scopes))
+        response = JsonResponse(claims_module.user_claims(token.user, token.scopes))
         response["Cache-Control"] = "no-store"
         return response
 

@@ -212,13 +212,11 @@ def test_code_bound_to_client_and_redirect_uri(client, user, portal, signing_key
 
 
 def test_disabled_client_gets_error_page_not_redirect(client, user, portal):
-    from iam.client_auth import forget_client
     from iam.models import Application
 
     sign_in(client, user)
     app, _ = portal
     Application.objects.filter(pk=app.pk).update(is_active=False)
-    forget_client(instance=app)
     r = client.get(code_request(app))
     assert r.status_code == 400 and "Location" not in r
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import make_client, make_user
+from tests.factories import DEFAULT_PASSWORD, make_client, make_user
 from tests.iam.oauth import ISSUER, REDIRECT, basic, code_flow_tokens
 
 pytestmark = pytest.mark.django_db
@@ -64,9 +64,11 @@ def test_userinfo_accepts_form_body_token_but_not_query_string(client, tokens):
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"
 
 
-def test_userinfo_without_openid_scope_is_insufficient_scope(client, signing_key):
-    app, secret = make_client("svc", grant_types=["client_credentials"], scopes=["storage.read"])
-    r = client.get("/userinfo/", **bearer(service_token(client, app, secret)))
+def test_userinfo_without_openid_scope_is_insufficient_scope(client, signing_key, user):
+    app, secret = make_client("cli", grant_types=["password"], scopes=["profile"])
+    r = client.post("/token/", {"grant_type": "password", "username": "alice", "password": DEFAULT_PASSWORD,
+                                "scope": "profile"}, HTTP_AUTHORIZATION=basic(app.client_id, secret))
+    r = client.get("/userinfo/", **bearer(r.json()["access_token"]))
     assert r.status_code == 403 and r.json()["error"] == "insufficient_scope"
     assert 'error="insufficient_scope"' in r["WWW-Authenticate"]
 
@@ -178,14 +180,12 @@ def test_client_cannot_revoke_another_clients_token(client, tokens, signing_key)
     assert client.get("/userinfo/", **bearer(tokens["access_token"])).status_code == 200
 
 
-def test_expired_access_token_is_invalid_token_and_inactive(client, tokens, portal):
-    from datetime import timedelta
-
-    from django.utils import timezone
-    from oauth2_provider.models import get_access_token_model
+def test_expired_access_token_is_invalid_token_and_inactive(client, tokens, portal, monkeypatch):
+    import time
 
     app, secret = portal
-    get_access_token_model().objects.update(expires=timezone.now() - timedelta(seconds=1))
+    real = time.time
+    monkeypatch.setattr("iam.access_tokens.time.time", lambda: real() + 3601)
     r = client.get("/userinfo/", **bearer(tokens["access_token"]))
     assert r.status_code == 401 and 'error="invalid_token"' in r["WWW-Authenticate"]
     intro = client.post("/introspect/", {"token": tokens["access_token"]},

@@ -58,11 +58,11 @@ def test_access_token_claims_for_a_user_carry_groups_and_auth_time(signing_key):
     app, _ = make_client("svc", grant_types=["client_credentials"])
     auth_time = timezone.now() - timedelta(minutes=5)
     payload = claims.access_token_claims(client=app, user=user, scopes=["openid", "profile"], audience=["a"],
-                                         now=1000, lifetime=60, auth_time=auth_time)
+                                         now=1000, lifetime=60, auth_time=auth_time, jti="j1")
     assert payload["sub"] == str(user.pk) and payload["aud"] == "a" and payload["exp"] == 1060
     assert payload["groups"] == ["atlas"] and payload["auth_time"] == int(auth_time.timestamp())
     bare = claims.access_token_claims(client=app, user=user, scopes=["openid"], audience=["a", "b"], now=1000,
-                                      lifetime=60)
+                                      lifetime=60, jti="j2")
     assert "groups" not in bare and bare["aud"] == ["a", "b"]
 
 

@@ -96,3 +96,54 @@ def test_user_code_entry_is_rate_limited(client, signing_key):
     r = client.post("/device/", {"user_code": device["user_code"]})
     assert r.status_code == 429 and b"Too many incorrect codes" in r.content
     assert get_device_grant_model().objects.get(device_code=device["device_code"]).user is None
+
+
+DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def test_device_authorization_accepts_client_secret_basic(client, signing_key):
+    from tests.iam.oauth import basic
+
+    app, secret = make_client("box", grant_types=[DEVICE])
+    r = client.post("/device_authorization/", urlencode({"scope": "openid"}), content_type=FORM,
+                    HTTP_AUTHORIZATION=basic(app.client_id, secret))
+    assert r.status_code == 200, r.content
+    assert get_device_grant_model().objects.filter(client_id=app.client_id).count() == 1
+
+
+def test_device_authorization_bad_secret_is_invalid_client_with_basic_challenge(client, signing_key):
+    from tests.iam.oauth import basic
+
+    app, _ = make_client("box", grant_types=[DEVICE])
+    r = client.post("/device_authorization/", urlencode({"scope": "openid"}), content_type=FORM,
+                    HTTP_AUTHORIZATION=basic(app.client_id, "wrong"))
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+    assert r["WWW-Authenticate"].startswith("Basic ")
+    confidential_without_secret = post(client, "/device_authorization/", {"client_id": app.client_id})
+    assert confidential_without_secret.status_code == 401
+
+
+def test_device_codes_live_the_configured_lifetime(client, signing_key):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from iam.conf import config
+
+    app, _ = make_client("cli", public=True, grant_types=[DEVICE])
+    device = start(client, app)
+    assert device["expires_in"] == config.device_code_lifetime == 600
+    grant = get_device_grant_model().objects.get(device_code=device["device_code"])
+    assert abs(grant.expires - (timezone.now() + timedelta(seconds=600))) < timedelta(seconds=5)
+
+
+def test_device_response_has_verification_uri_complete_that_fills_in_the_code(client, signing_key):
+    from tests.iam.oauth import ISSUER, sign_in
+
+    app, _ = make_client("cli", public=True, grant_types=[DEVICE])
+    device = start(client, app)
+    complete = device["verification_uri_complete"]
+    assert complete.startswith(f"{ISSUER}/device/?user_code=") and device["user_code"] in complete
+    sign_in(client, make_user("dev"))
+    page = client.get(complete[len(ISSUER):])
+    assert page.status_code == 200 and device["user_code"] in page.content.decode()
