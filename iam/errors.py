@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.http import JsonResponse
 
 
@@ -73,3 +75,48 @@ class BearerError(OAuthError):
             response["WWW-Authenticate"] = self.headers()["WWW-Authenticate"]
             return response
         return super().as_response()
+
+
+# What an error means when the library that raised it said nothing (RFC 6749 §5.2 makes the
+# description optional; people reading responses need it).
+DEFAULT_DESCRIPTIONS = {
+    "invalid_request": "the request is missing a parameter, repeats one or is otherwise malformed",
+    "invalid_client": "client authentication failed",
+    "invalid_grant": "the authorization code, refresh token, device code or credentials are invalid, expired, "
+    "revoked, or were issued to another client",
+    "unauthorized_client": "this client is not registered for this grant type",
+    "unsupported_grant_type": "this grant type is not supported (see grant_types_supported in the discovery "
+    "document)",
+    "invalid_scope": "the requested scope is invalid, unknown, or more than this client or grant may have",
+    "unsupported_token_type": "this server does not revoke tokens of that type",
+    "access_denied": "the request was refused",
+    "unsupported_response_type": "only response_type=code is supported",
+    "server_error": "the server could not complete the request",
+}
+
+
+def in_our_voice(description: str | None, error: str) -> str:
+    """One style for every description, the library's included: lower-case start, no final
+    full stop; a default when there is none."""
+    text = (description or "").strip() or DEFAULT_DESCRIPTIONS.get(error, "")
+    text = text.rstrip(".")
+    if text[:1].isupper() and not text[1:2].isupper():  # "Missing ..." but not "PKCE ..."
+        text = text[0].lower() + text[1:]
+    return text
+
+
+def restate_library_error(status: int, headers: dict, body) -> JsonResponse | None:
+    """An oauthlib error response, reissued as our typed error (same status, code and
+    challenge) with its description in our voice; None when ``body`` is no OAuth error."""
+    try:
+        payload = json.loads(body) if isinstance(body, str | bytes) else dict(body or {})
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("error"), str):
+        return None
+    error = OAuthError(in_our_voice(payload.get("error_description"), payload["error"]),
+                       error=payload["error"], status=status)
+    response = error.as_response()
+    if "WWW-Authenticate" in headers:
+        response["WWW-Authenticate"] = headers["WWW-Authenticate"]
+    return response

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from accounts.models import Group, Membership
 from accounts import signals
+from accounts.models import Group, Membership
 from accounts.services import audit
 
 User = get_user_model()

@@ -9,9 +9,7 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.http import JsonResponse
-from django.utils.decorators import method_decorator
 from django.views import View
-from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.models import DeviceCodeResponse, DeviceRequest, create_device_grant
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import device as dot_device
@@ -21,8 +19,9 @@ from oauthlib.oauth2.rfc8628.endpoints import DeviceAuthorizationEndpoint
 from accounts import throttle
 from iam.client_auth import authenticate_confidential_client, load_client
 from iam.conf import config
-from iam.errors import InvalidClient, OAuthError, UnauthorizedClient
+from iam.errors import InvalidClient, OAuthError, UnauthorizedClient, restate_library_error
 from iam.models import GRANT_DEVICE_CODE, Application
+from iam.views.protocol import OAuthEndpointMixin
 
 VERIFICATION_URI = f"{config.issuer}/device/"
 
@@ -30,8 +29,7 @@ _RESPONSE_FIELDS = ("verification_uri", "expires_in", "user_code", "device_code"
                     "verification_uri_complete")
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-class DeviceAuthorizationView(OAuthLibMixin, View):
+class DeviceAuthorizationView(OAuthEndpointMixin, OAuthLibMixin, View):
     http_method_names = ["post"]
 
     @classmethod
@@ -58,7 +56,7 @@ class DeviceAuthorizationView(OAuthLibMixin, View):
         headers, body, status = self.create_device_authorization_response(request)
         payload = json.loads(body) if isinstance(body, str) else body
         if status != 200:
-            return JsonResponse(payload, status=status, headers={**headers, "Cache-Control": "no-store"})
+            return restate_library_error(status, headers, payload) or JsonResponse(payload, status=status)
         response = {k: v for k, v in payload.items() if k in _RESPONSE_FIELDS and v is not None}
         grant = create_device_grant(
             DeviceRequest(client_id=client.client_id, scope=payload.get("scope") or ""),

@@ -9,7 +9,6 @@ from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider.models import get_refresh_token_model
 from oauth2_provider.views import RevokeTokenView as DotRevokeTokenView
@@ -20,21 +19,26 @@ from iam import revocation
 from iam.access_tokens import active_access_token
 from iam.client_auth import authenticate_confidential_client
 from iam.conf import config
-from iam.errors import BearerError, InvalidClient, InvalidRequest, OAuthError, UnauthorizedClient
+from iam.errors import BearerError, InvalidClient, InvalidRequest, OAuthError, UnauthorizedClient, restate_library_error
 from iam.metrics import record_token_response
 from iam.models import GRANT_CLIENT_CREDENTIALS, TokenFamily
 from iam.scopes import default_scopes
 from iam.tokens import AudienceRefused, audience_values, mint_access_token, resolve_audience
+from iam.views.protocol import OAuthEndpointMixin
 
 RefreshToken = get_refresh_token_model()
 
 
-def _fix_client_challenge(response):
-    # oauthlib answers invalid_client with a Bearer challenge; RFC 6749 §5.2 wants the
-    # scheme the client used, which for client credentials is Basic.
-    if response.status_code == 401:
-        response["WWW-Authenticate"] = InvalidClient().headers()["WWW-Authenticate"]
-    return response
+def _from_library(response):
+    """oauthlib's error responses in our voice, with a description; and its invalid_client
+    answered with the Basic challenge (it sends Bearer; RFC 6749 §5.2 wants the scheme the
+    client used, which for client credentials is Basic)."""
+    if response.status_code < 400:
+        return response
+    restated = restate_library_error(response.status_code, {}, response.content) or response
+    if restated.status_code == 401:
+        restated["WWW-Authenticate"] = InvalidClient().headers()["WWW-Authenticate"]
+    return restated
 
 
 def issue_client_credentials_token(request) -> HttpResponse:
@@ -68,7 +72,7 @@ def issue_client_credentials_token(request) -> HttpResponse:
     return response
 
 
-class TokenView(DotTokenView):
+class TokenView(OAuthEndpointMixin, DotTokenView):
     @method_decorator(sensitive_post_parameters("password", "client_secret"))
     def authorization_flow_token_response(self, request, *args, **kwargs):
         # Not DOT's: it reads the new access token back from the database to send its
@@ -102,19 +106,20 @@ class TokenView(DotTokenView):
                 return issue_client_credentials_token(request)
             except OAuthError as error:
                 return error.as_response()
-        return _fix_client_challenge(self.authorization_flow_token_response(request))
+        return _from_library(self.authorization_flow_token_response(request))
 
 
-class RevokeView(DotRevokeTokenView):
+class RevokeView(OAuthEndpointMixin, DotRevokeTokenView):
+    http_method_names = ["post", "options"]
+
     def post(self, request, *args, **kwargs):
-        return _fix_client_challenge(super().post(request, *args, **kwargs))
+        return _from_library(super().post(request, *args, **kwargs))
 
 
 INACTIVE = {"active": False}
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-class IntrospectView(View):
+class IntrospectView(OAuthEndpointMixin, View):
     """Client-authenticated. A client sees its own tokens; a resource server sees all."""
 
     http_method_names = ["post"]
@@ -187,8 +192,7 @@ class IntrospectView(View):
         )
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-class UserInfoView(View):
+class UserInfoView(OAuthEndpointMixin, View):
     """OIDC userinfo, GET or POST, bearer token in the header (or the POST body, RFC 6750 §2.2)."""
 
     http_method_names = ["get", "post", "options"]

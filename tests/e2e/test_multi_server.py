@@ -54,6 +54,24 @@ def test_token_from_one_server_is_introspected_and_revoked_through_the_other(dep
     assert _introspect(two, rs, token) == {"active": False}
 
 
+def test_a_users_token_revoked_on_one_server_is_refused_by_userinfo_on_the_other(deployment, second_server):
+    user = f"multi{secrets.token_hex(3)}"
+    deployment.create_user(user, "e2e-Multi-Password-1")
+    client = _client(deployment, "--grant-type", "password", "--grant-type", "refresh_token")
+    rs = _client(deployment, "--grant-type", "client_credentials", "--introspection")
+    auth = (client["client_id"], client["client_secret"])
+    tokens = httpx.post(deployment.url + "/token/", data={
+        "grant_type": "password", "username": user, "password": "e2e-Multi-Password-1",
+        "scope": "openid profile offline_access"}, auth=auth).json()
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert httpx.get(second_server + "/userinfo/", headers=bearer).status_code == 200
+    # Revoking the refresh token on one server revokes its family's access tokens everywhere.
+    revoked = httpx.post(deployment.url + "/revoke/", data={"token": tokens["refresh_token"]}, auth=auth)
+    assert revoked.status_code == 200
+    assert httpx.get(second_server + "/userinfo/", headers=bearer).status_code == 401
+    assert _introspect(second_server, rs, tokens["access_token"]) == {"active": False}
+
+
 def test_both_servers_publish_the_same_issuer_and_keys(deployment, second_server):
     # Same issuer, same signing keys (kept in the database): a token signed by one server
     # verifies against the other's JWKS.
