@@ -10,8 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
-from iam.conf import config
-from iam.keys import key_store
+from iam.id_tokens import audiences, verified_id_token
 from iam.models import Application
 
 
@@ -33,12 +32,12 @@ def end_session(request):
 
     hint_claims = None
     if hint:
-        verified = key_store.verify(hint)  # an expired ID token is still a valid hint
-        if verified is None or verified[1].get("iss") != config.issuer:
+        # Only our ID tokens (an expired one is still a valid hint): an access token, which
+        # resource servers hold, must not log its user out or choose the redirect.
+        hint_claims = verified_id_token(hint)
+        if hint_claims is None:
             return _refuse(request, "The id_token_hint is not an ID token we issued.")
-        hint_claims = verified[1]
-        aud = hint_claims.get("aud")
-        aud = [aud] if isinstance(aud, str) else list(aud or [])
+        aud = audiences(hint_claims)
         if client_id and client_id not in aud:
             return _refuse(request, "client_id does not match the id_token_hint.")
         client_id = client_id or (aud[0] if aud else None)

@@ -1,17 +1,22 @@
 """The authorization endpoint: code flow only, PKCE S256, consent, RFC 9207 iss, one-time codes."""
 
+import time
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.test import Client
 
+from iam.claims import id_token_claims
+from iam.keys import b64url, key_store, unverified_claims
 from iam.models import Consent
-from tests.factories import make_client, make_user
+from iam.services.consents import remember_consent
+from tests.factories import DEFAULT_PASSWORD, make_client, make_user
 from tests.iam.oauth import (
     ISSUER,
     REDIRECT,
     authorize_url,
     basic,
+    code_flow_tokens,
     obtain_code,
     pkce_pair,
     query_of,
@@ -165,7 +170,8 @@ def test_deny_redirects_with_access_denied_state_and_iss(client, user, portal):
     r = client.post(code_request(app), {"decision": "deny"})
     assert r.status_code == 302 and r["Location"].startswith(REDIRECT + "?")
     params = query_of(r["Location"])
-    assert params == {"error": "access_denied", "state": "xyz", "iss": ISSUER}
+    assert params == {"error": "access_denied", "error_description": "the user denied the request", "state": "xyz",
+                      "iss": ISSUER}
 
 
 def test_successful_response_carries_code_state_and_iss(client, user, portal):
@@ -329,7 +335,9 @@ def test_errors_use_the_requested_response_mode(client, user, portal):
     app, _ = portal
     r = client.post(code_request(app, response_mode="form_post"), {"decision": "deny"})
     action, fields = form_fields(r.content.decode())
-    assert action == REDIRECT and fields == {"error": "access_denied", "state": "xyz", "iss": ISSUER}
+    assert action == REDIRECT
+    assert fields == {"error": "access_denied", "error_description": "the user denied the request", "state": "xyz",
+                      "iss": ISSUER}
 
 
 def test_unsupported_response_mode_is_invalid_request_in_the_query(client, user, portal):
@@ -348,3 +356,278 @@ def test_registered_query_of_the_redirect_uri_is_kept_verbatim(client, user, sig
     sign_in(client, user)
     r = client.post(code_request(app, redirect_uri=registered), {"decision": "allow"})
     assert r["Location"].startswith(registered + "&code=")
+
+
+# -- prompt=login and max_age survive the trip through the login form (OIDC Core §3.1.2.1)
+
+def remember(user, app, scopes=("openid",)):
+    """Remembered consent: a request that passes the login checks gets a code at once."""
+    remember_consent(actor="tests", user=user, application=app, scopes=list(scopes))
+
+
+def login_next(response) -> str:
+    """The return URL of a redirect to the login form."""
+    assert response.status_code == 302 and response["Location"].startswith("/login/?"), response.get("Location")
+    return query_of(response["Location"])["next"]
+
+
+def log_in(client, user, next_url):
+    """The login form, filled in: a fresh sign-in, then back to ``next_url``."""
+    r = client.post("/login/", {"username": user.username, "password": DEFAULT_PASSWORD, "next": next_url,
+                                "reauth": "1"})
+    assert r.status_code == 302 and r["Location"] == next_url
+    return client.get(next_url)
+
+
+def test_prompt_login_return_url_without_a_new_login_gets_no_code(client, user, portal):
+    app, _ = portal
+    sign_in(client, user, auth_time=int(time.time()) - 30)
+    remember(user, app)
+    next_url = login_next(client.get(code_request(app, prompt="login")))
+    again = client.get(next_url)  # whoever holds the session skips the login form
+    assert "code" not in query_of(again["Location"])
+    assert again["Location"].startswith("/login/?")
+
+
+def test_prompt_login_is_met_by_signing_in_again(client, user, portal):
+    app, _ = portal
+    sign_in(client, user, auth_time=int(time.time()) - 30)
+    remember(user, app)
+    next_url = login_next(client.get(code_request(app, prompt="login")))
+    r = log_in(client, user, next_url)
+    assert r.status_code == 302 and "code" in query_of(r["Location"])
+
+
+def test_max_age_return_url_without_a_new_login_gets_no_code(client, user, portal):
+    app, _ = portal
+    sign_in(client, user, auth_time=int(time.time()) - 600)
+    remember(user, app)
+    next_url = login_next(client.get(code_request(app, max_age="60")))
+    again = client.get(next_url)
+    assert "code" not in query_of(again["Location"])
+    assert again["Location"].startswith("/login/?")
+    r = log_in(client, user, login_next(again))
+    assert r.status_code == 302 and "code" in query_of(r["Location"])
+
+
+def test_max_age_zero_is_met_by_signing_in_again_without_a_loop(client, user, portal):
+    app, _ = portal
+    sign_in(client, user, auth_time=int(time.time()) - 30)
+    remember(user, app)
+    next_url = login_next(client.get(code_request(app, max_age="0")))
+    assert client.get(next_url)["Location"].startswith("/login/?")
+    r = log_in(client, user, next_url)
+    assert r.status_code == 302 and "code" in query_of(r["Location"])
+
+
+def test_prompt_none_with_max_age_exceeded_is_login_required(client, user, portal):
+    app, _ = portal
+    sign_in(client, user, auth_time=int(time.time()) - 600)
+    remember(user, app)
+    r = client.get(code_request(app, prompt="none", max_age="60"))
+    params = query_of(r["Location"])
+    assert params["error"] == "login_required" and "max_age" in params["error_description"]
+
+
+@pytest.mark.parametrize("misuse", ["other request", "tampered", "expired"])
+def test_login_marker_serves_only_its_own_request_and_only_for_a_while(client, user, portal, monkeypatch, misuse):
+    from iam.views import authorize
+
+    app, _ = portal
+    sign_in(client, user, auth_time=int(time.time()) - 30)
+    remember(user, app)
+    first = login_next(client.get(code_request(app, prompt="login", state="a")))
+    marker = query_of(first)[authorize.LOGIN_AFTER_PARAM]
+    r = client.post("/login/", {"username": user.username, "password": DEFAULT_PASSWORD, "next": first})
+    assert r.status_code == 302
+    if misuse == "other request":
+        url = code_request(app, prompt="login", state="b", **{authorize.LOGIN_AFTER_PARAM: marker})
+    elif misuse == "tampered":
+        url = code_request(app, prompt="login", state="a", **{authorize.LOGIN_AFTER_PARAM: marker[:-2] + "xx"})
+    else:
+        monkeypatch.setattr(authorize, "LOGIN_WINDOW", -1)
+        url = first
+    again = client.get(url)
+    assert again["Location"].startswith("/login/?") and "code" not in query_of(again["Location"])
+
+
+# -- id_token_hint (OIDC Core §3.1.2.1)
+
+def id_token_for(user, app, *, age=0):
+    """An ID token as the token endpoint signs it, issued ``age`` seconds ago."""
+    claims = id_token_claims(user=user, client=app, scopes=["openid"], now=int(time.time()) - age, auth_time=None,
+                             amr=["pwd"])
+    return key_store.sign(claims, typ="JWT")
+
+
+@pytest.fixture
+def bob():
+    return make_user("bob")
+
+
+def test_id_token_hint_of_another_user_with_prompt_none_is_login_required(client, user, bob, portal):
+    app, _ = portal
+    sign_in(client, bob)
+    remember(bob, app)
+    r = client.get(code_request(app, prompt="none", id_token_hint=id_token_for(user, app)))
+    params = query_of(r["Location"])
+    assert params["error"] == "login_required" and "code" not in params
+    assert "id_token_hint" in params["error_description"] and params["state"] == "xyz"
+
+
+def test_id_token_hint_of_the_signed_in_user_gets_a_code_even_when_expired(client, user, portal):
+    app, _ = portal
+    sign_in(client, user)
+    remember(user, app)
+    r = client.get(code_request(app, prompt="none", id_token_hint=id_token_for(user, app, age=86400)))
+    assert r.status_code == 302 and "code" in query_of(r["Location"])
+
+
+def test_id_token_hint_of_another_user_is_met_by_signing_in_as_that_user(client, user, bob, portal):
+    app, secret = portal
+    sign_in(client, bob, auth_time=int(time.time()) - 30)
+    remember(user, app)
+    next_url = login_next(client.get(code_request(app, id_token_hint=id_token_for(user, app))))
+    assert client.get(next_url)["Location"].startswith("/login/?")
+    r = log_in(client, user, next_url)
+    code = query_of(r["Location"])["code"]
+    id_token = redeem_code(client, app, secret, code).json()["id_token"]
+    assert unverified_claims(id_token)["sub"] == str(user.pk)
+
+
+def test_id_token_hint_of_another_user_after_signing_in_as_someone_else_is_login_required(client, user, bob, portal):
+    app, _ = portal
+    sign_in(client, bob, auth_time=int(time.time()) - 30)
+    remember(bob, app)
+    next_url = login_next(client.get(code_request(app, id_token_hint=id_token_for(user, app))))
+    r = log_in(client, bob, next_url)  # no loop back to the login form
+    params = query_of(r["Location"])
+    assert params["error"] == "login_required" and "code" not in params
+
+
+@pytest.mark.parametrize("kind", ["garbage", "access token", "other client", "other issuer", "malformed header"])
+def test_invalid_id_token_hint_is_invalid_request(client, user, portal, signing_key, kind):
+    app, secret = portal
+    if kind == "garbage":
+        hint = "not.a.token"
+    elif kind == "access token":
+        hint = code_flow_tokens(client, app, secret, user)["access_token"]
+    elif kind == "other client":
+        other, _ = make_client("other", grant_types=["authorization_code"], redirect_uris=[REDIRECT])
+        hint = id_token_for(user, other)
+    elif kind == "other issuer":
+        claims = id_token_claims(user=user, client=app, scopes=["openid"], now=int(time.time()), auth_time=None,
+                                 amr=[])
+        hint = key_store.sign({**claims, "iss": "https://other.example"}, typ="JWT")
+    else:
+        hint = b64url(b'{"kid": ["x"], "alg": "RS256"}') + "." + b64url(b"{}") + ".c2ln"
+    sign_in(client, user)
+    remember(user, app)
+    r = client.get(code_request(app, prompt="none", id_token_hint=hint))
+    assert r.status_code == 302
+    params = query_of(r["Location"])
+    assert params["error"] == "invalid_request" and "code" not in params
+    assert "id_token_hint" in params["error_description"]
+
+
+# -- POST authorization requests (OIDC Core §3.1.2.1)
+
+def code_params(app, **overrides):
+    return dict(query_of(code_request(app, **overrides)))
+
+
+def test_authorization_request_by_post_gets_the_consent_page_and_a_code(user, portal):
+    app, secret = portal
+    browser = Client(enforce_csrf_checks=True)
+    sign_in(browser, user)
+    verifier, challenge = pkce_pair()
+    page = browser.post("/authorize/", code_params(app, code_challenge=challenge, code_challenge_method="S256"))
+    assert page.status_code == 200 and b'name="decision"' in page.content
+    action = form_fields(page.content.decode())[0]
+    assert query_of(action)["code_challenge"] == challenge  # the consent answer carries the request
+    token = page.cookies["iam_csrftoken"].value
+    r = browser.post(action, {"decision": "allow", "csrfmiddlewaretoken": token})
+    code = query_of(r["Location"])["code"]
+    assert redeem_code(browser, app, secret, code).status_code == 400  # oauthlib saw the PKCE challenge
+    code = query_of(browser.post(action, {"decision": "allow", "csrfmiddlewaretoken": token})["Location"])["code"]
+    assert redeem_code(browser, app, secret, code, verifier=verifier).status_code == 200
+
+
+def test_authorization_request_by_post_with_remembered_consent_gets_a_code(client, user, portal):
+    app, _ = portal
+    sign_in(client, user)
+    remember(user, app)
+    r = client.post("/authorize/", code_params(app, prompt="none"))
+    assert r.status_code == 302 and r["Location"].startswith(REDIRECT + "?")
+    assert set(query_of(r["Location"])) == {"code", "state", "iss"}
+
+
+def test_consent_answer_without_csrf_token_is_refused(user, portal):
+    app, _ = portal
+    browser = Client(enforce_csrf_checks=True)
+    sign_in(browser, user)
+    page = browser.post("/authorize/", code_params(app))
+    action = form_fields(page.content.decode())[0]
+    assert browser.post(action, {"decision": "allow"}).status_code == 403
+    # The decision with the request in the body is still a consent answer.
+    assert browser.post("/authorize/", {**code_params(app), "decision": "allow"}).status_code == 403
+
+
+def test_authorization_request_by_post_without_session_is_asked_again_by_get(client, portal):
+    """A cross-site POST carries no SameSite=Lax session cookie; the GET it is sent to does."""
+    app, _ = portal
+    r = client.post("/authorize/", code_params(app, prompt="none"))
+    assert r.status_code == 303 and r["Location"].startswith("/authorize/?")
+    assert query_of(r["Location"]) == code_params(app, prompt="none")
+    silent = client.get(r["Location"])
+    assert query_of(silent["Location"])["error"] == "login_required"
+
+
+def test_authorization_request_by_post_with_parameters_in_the_url_too_is_refused(client, user, portal):
+    app, _ = portal
+    sign_in(client, user)
+    r = client.post(code_request(app), code_params(app))
+    assert r.status_code == 400 and "Location" not in r
+
+
+# -- every redirected error says why
+
+
+@pytest.mark.parametrize("case", [
+    "missing response_type", "unsupported response_type", "pkce plain", "no pkce for public client",
+    "unsupported response_mode", "invalid scope", "request object", "prompt none and login", "login_required",
+    "consent_required", "access_denied",
+])
+def test_redirected_errors_carry_an_error_description(client, user, portal, spa, signing_key, case):
+    app, _ = portal
+    if case != "login_required":
+        sign_in(client, user)
+    method, url = client.get, None
+    if case == "missing response_type":
+        url = code_request(app, response_type=None)
+    elif case == "unsupported response_type":
+        url = code_request(app, response_type="token")
+    elif case == "pkce plain":
+        url = code_request(app, code_challenge="a" * 43, code_challenge_method="plain")
+    elif case == "no pkce for public client":
+        url = code_request(spa)
+    elif case == "unsupported response_mode":
+        url = code_request(app, response_mode="web_message")
+    elif case == "invalid scope":
+        narrow, _ = make_client("narrow", grant_types=["authorization_code"], redirect_uris=[REDIRECT],
+                                scopes=["openid"])
+        url = code_request(narrow, scope="openid email")
+    elif case == "request object":
+        url = code_request(app, request="eyJhbGciOiJub25lIn0.e30.")
+    elif case == "prompt none and login":
+        url = code_request(app, prompt="none login")
+    elif case in ("login_required", "consent_required"):
+        url = code_request(app, prompt="none")
+    else:
+        url, method = code_request(app), lambda u: client.post(u, {"decision": "deny"})
+    r = method(url)
+    assert r.status_code == 302 and r["Location"].startswith(REDIRECT + "?"), r.content
+    params = query_of(r["Location"])
+    description = params.get("error_description", "")
+    assert params["error"] and description, params
+    assert description[0] == description[0].lower() and not description.endswith("."), description
