@@ -85,7 +85,8 @@ def test_v3oidcdeviceauthz_with_a_person_approving_in_the_browser(deployment, ke
     worker.start()
     user_code = None
     for _ in range(100):  # the plugin tells the person where to go, in its log
-        match = re.search(r"enter the code (\S+)", caplog.text)
+        # "... enter the code X" or, with verification_uri_complete, "... /device/?user_code=X"
+        match = re.search(r"(?:enter the code |user_code=)(\S+)", caplog.text)
         if match:
             user_code = match.group(1)
             break

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from iam.claims import id_token_claims
-from iam.keys import b64url, key_store, unverified_claims
+from iam.keys import b64url, key_store
 from iam.models import Consent
 from iam.services.consents import remember_consent
 from tests.factories import DEFAULT_PASSWORD, make_client, make_user
@@ -492,7 +492,7 @@ def test_id_token_hint_of_another_user_is_met_by_signing_in_as_that_user(client,
     r = log_in(client, user, next_url)
     code = query_of(r["Location"])["code"]
     id_token = redeem_code(client, app, secret, code).json()["id_token"]
-    assert unverified_claims(id_token)["sub"] == str(user.pk)
+    assert key_store.verify(id_token)[1]["sub"] == str(user.pk)
 
 
 def test_id_token_hint_of_another_user_after_signing_in_as_someone_else_is_login_required(client, user, bob, portal):

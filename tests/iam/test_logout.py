@@ -55,7 +55,7 @@ def test_jwt_typed_access_token_is_not_accepted_as_id_token_hint(client, user, p
     app, secret = portal
     code_flow_tokens(client, app, secret, user)
     now = int(time.time())
-    claims = access_token_claims(client=app, user=user, scopes=["openid"], audience=[app.client_id], now=now,
+    claims = access_token_claims(client=app, user=user, scopes=["openid"], audience=[app.client_id], now=now, jti="j",
                                  lifetime=600)
     claims["azp"] = app.client_id
     r = end_session(client, key_store.sign(claims, typ="JWT"))
