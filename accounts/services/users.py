@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from accounts import signals
 from accounts.models import Group, Membership
 from accounts.services import audit
 
@@ -112,3 +113,27 @@ def set_password(*, actor, user, password: str) -> None:
     user.set_password(password)
     user.save(update_fields=["password"])
     audit.record(actor=actor, action="user.set_password", target=user)
+
+
+@transaction.atomic
+def set_user_active(*, actor, user, active: bool) -> bool:
+    """Activate or deactivate an account; returns whether anything changed.
+
+    Deactivation stops every login (backends refuse inactive users). Listeners of
+    ``accounts.signals.user_deactivated`` are told once the change is committed, so that the
+    authorization server can revoke what the user's tokens still allow.
+    """
+    # Compare with what is stored, not with the caller's copy (a form may already have set it).
+    current = User.objects.select_for_update().get(pk=user.pk)
+    if current.is_active == active:
+        user.is_active = active
+        return False
+    current.is_active = active
+    current.save(update_fields=["is_active", "updated_at"])
+    user.is_active = active
+    audit.record(actor=actor, action="user.activate" if active else "user.deactivate", target=current)
+    if not active:
+        transaction.on_commit(
+            lambda: signals.user_deactivated.send(sender=User, user=current, actor=actor)
+        )
+    return True
