@@ -72,6 +72,9 @@ class Config:
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 20
     login_failure_window: int = 15 * 60
+    # Mount the Django admin at /admin/. Default: only for a loopback issuer (a first run);
+    # a public server exposes it only when asked (IAM_ADMIN_ENABLED=1), see the README.
+    admin_enabled: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -84,13 +87,16 @@ class Config:
 
     @property
     def issuer_is_loopback(self) -> bool:
-        host = self.issuer_host
-        if host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
+        return _is_loopback(self.issuer_host)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load(environ: os._Environ | dict | None = None) -> Config:
@@ -129,6 +135,7 @@ def load(environ: os._Environ | dict | None = None) -> Config:
         access_token_lifetime=_int(env.get("IAM_ACCESS_TOKEN_LIFETIME"), 3600),
         refresh_token_lifetime=_int(env.get("IAM_REFRESH_TOKEN_LIFETIME"), 30 * 24 * 3600),
         id_token_lifetime=_int(env.get("IAM_ID_TOKEN_LIFETIME"), 3600),
+        admin_enabled=_bool(env.get("IAM_ADMIN_ENABLED"), _is_loopback(urlsplit(issuer).hostname or "")),
     )
 
 

@@ -3,6 +3,7 @@ from django.urls import include, path
 from oauth2_provider import views as dot_views
 
 from accounts import views as account_views
+from iam.conf import config
 from iam.views import authorize, device, discovery, logout, token
 
 # DOT's device views reverse names in the "oauth2_provider" namespace.
@@ -40,6 +41,7 @@ urlpatterns = [
     path("healthz", discovery.healthz, name="healthz"),
     path("readyz", discovery.readyz, name="readyz"),
     path("metrics", discovery.metrics, name="metrics"),
-    path("admin/", admin.site.urls),
+    # Off unless enabled (on by default only for a loopback issuer): see IAM_ADMIN_ENABLED.
+    *([path("admin/", admin.site.urls)] if config.admin_enabled else []),
     path("", account_views.home, name="home"),
 ]

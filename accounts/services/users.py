@@ -115,3 +115,24 @@ def set_password(*, actor, user, password: str) -> None:
     audit.record(actor=actor, action="user.set_password", target=user)
     # Whoever had the old password may hold tokens: they end with it.
     signals.user_tokens_withdrawn.send(sender=User, user=user, actor=actor, reason="password_changed")
+
+
+@transaction.atomic
+def set_user_active(*, actor, user, active: bool) -> bool:
+    """Activate or deactivate an account; returns whether anything changed.
+
+    Deactivation stops every login (backends refuse inactive users) and, through
+    ``accounts.signals.user_tokens_withdrawn`` in this transaction, every token issued so far.
+    """
+    # Compare with what is stored, not with the caller's copy (a form may already have set it).
+    current = User.objects.select_for_update().get(pk=user.pk)
+    if current.is_active == active:
+        user.is_active = active
+        return False
+    current.is_active = active
+    current.save(update_fields=["is_active", "updated_at"])
+    user.is_active = active
+    audit.record(actor=actor, action="user.activate" if active else "user.deactivate", target=current)
+    if not active:
+        signals.user_tokens_withdrawn.send(sender=User, user=current, actor=actor, reason="deactivated")
+    return True

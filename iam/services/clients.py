@@ -19,6 +19,7 @@ from iam.models import (
     Application,
 )
 from iam.secrets import hash_client_secret, new_client_secret
+from iam.services.revocation import revoke_client_tokens
 
 
 class ClientError(ValueError):
@@ -99,3 +100,122 @@ def create_client(
         grant_types=client.grant_types, public=public,
     )
     return client, secret
+
+
+# -- changing a client ---------------------------------------------------------------------------
+# update_client() takes create_client()'s argument names (plus ``active``); each maps to a column.
+_CHANGEABLE = {
+    "name": "name",
+    "grant_types": "grant_types",
+    "redirect_uris": "redirect_uris",
+    "post_logout_redirect_uris": "post_logout_redirect_uris",
+    "scopes": "allowed_scopes",
+    "audiences": "audiences",
+    "introspection": "may_introspect_any_token",
+    "skip_consent": "skip_authorization",
+    "token_signing_alg": "token_signing_alg",
+    "active": "is_active",
+}
+_SPACE_SEPARATED = ("redirect_uris", "post_logout_redirect_uris")
+_LISTS = ("grant_types", "redirect_uris", "post_logout_redirect_uris", "scopes", "audiences")
+
+
+def check_client_settings(
+    *,
+    public: bool,
+    grant_types: list[str],
+    redirect_uris: list[str] = (),
+    post_logout_redirect_uris: list[str] = (),
+    scopes: list[str] = (),
+    introspection: bool = False,
+    token_signing_alg: str = "RS256",
+) -> None:
+    """The rules create_client() applies, for a client's complete settings; raises ClientError.
+
+    update_client() and the admin's client form check with this. It must agree with
+    create_client() (tests/iam/test_admin.py pins that they refuse the same settings).
+    """
+    if not grant_types:
+        raise ClientError("a client needs at least one grant type")
+    unknown = [g for g in grant_types if g not in SUPPORTED_GRANT_TYPES]
+    if unknown:
+        raise ClientError(f"unsupported grant type(s): {', '.join(unknown)}")
+    if GRANT_AUTHORIZATION_CODE in grant_types and not redirect_uris:
+        raise ClientError("authorization_code needs at least one redirect URI")
+    if public and GRANT_CLIENT_CREDENTIALS in grant_types:
+        raise ClientError("a public client cannot use client_credentials (it has no secret)")
+    if public and GRANT_PASSWORD in grant_types:
+        raise ClientError("a public client cannot use the password grant")
+    if public and introspection:
+        raise ClientError("a resource server that introspects must be confidential")
+    if token_signing_alg not in SIGNING_ALGORITHMS:
+        raise ClientError(f"token signing algorithm must be one of {', '.join(SIGNING_ALGORITHMS)}")
+    for uri in list(redirect_uris) + list(post_logout_redirect_uris):
+        _check_redirect_uri(uri)
+    if any(" " in s or '"' in s or "\\" in s for s in scopes):
+        raise ClientError("scope names cannot contain spaces, quotes or backslashes")
+
+
+def _client_settings(client: Application) -> dict:
+    settings = {name: getattr(client, column) for name, column in _CHANGEABLE.items()}
+    for name in _SPACE_SEPARATED:
+        settings[name] = settings[name].split()
+    return settings
+
+
+@transaction.atomic
+def update_client(
+    *, actor, client: Application, rotate_secret: bool = False, **changes
+) -> tuple[Application, str | None]:
+    """Change a client's settings under create_client()'s rules, and/or give it a new secret.
+
+    ``changes`` use create_client()'s names (``grant_types``, ``redirect_uris``, ``scopes``,
+    ``audiences``, ``introspection``, ``skip_consent``, ...) plus ``active``; a client's type
+    (public or confidential) does not change. Returns the client, re-read from the database,
+    and with ``rotate_secret`` its new secret in clear (shown once; only a hash is kept; the old
+    secret stops working at once).
+    """
+    unknown = sorted(set(changes) - set(_CHANGEABLE))
+    if unknown:
+        raise ClientError(f"cannot change {', '.join(unknown)}")
+    for name in _LISTS:
+        if name in changes:
+            changes[name] = list(dict.fromkeys(v.strip() for v in changes[name] if v and v.strip()))
+    # Compare with what is stored, not with the caller's copy (an admin form may have edited it).
+    current = Application.objects.select_for_update().get(pk=client.pk)
+    before = _client_settings(current)
+    after = {**before, **changes}
+    check_client_settings(
+        public=current.is_public,
+        grant_types=after["grant_types"],
+        redirect_uris=after["redirect_uris"],
+        post_logout_redirect_uris=after["post_logout_redirect_uris"],
+        scopes=after["scopes"],
+        introspection=after["introspection"],
+        token_signing_alg=after["token_signing_alg"],
+    )
+    changed = [name for name in _CHANGEABLE if after[name] != before[name]]
+    if rotate_secret and current.is_public:
+        raise ClientError("a public client has no secret")
+    for name in changed:
+        value = after[name]
+        setattr(current, _CHANGEABLE[name], " ".join(value) if name in _SPACE_SEPARATED else value)
+    secret = None
+    if rotate_secret:
+        secret = new_client_secret()
+        current.hash_client_secret = False  # our own keyed hash, see iam.secrets
+        current.client_secret = hash_client_secret(secret)
+    if changed or rotate_secret:
+        current.save()
+    if changed:
+        audit.record(
+            actor=actor, action="client.update", target=current, client_id=current.client_id,
+            changed={name: after[name] for name in changed},
+        )
+    if rotate_secret:
+        audit.record(actor=actor, action="client.rotate_secret", target=current, client_id=current.client_id)
+    # A disabled client, or one whose secret may have leaked, keeps no token issued so far.
+    if rotate_secret or ("active" in changed and not after["active"]):
+        revoke_client_tokens(actor=actor, client=current,
+                             reason="secret_rotated" if rotate_secret else "client_disabled")
+    return current, secret

@@ -31,8 +31,12 @@ class Command(BaseCommand):
             email_verified=True,
         )
         bar = "=" * 72
+        if config.admin_enabled:
+            admin = f"(Django admin: {config.issuer}/admin/)"
+        else:
+            admin = "(Django admin off on this server: IAM_ADMIN_ENABLED=1 mounts it, see the README)"
         self.stdout.write(
             f"\n{bar}\nFirst administrator created (this is shown only once):\n"
-            f"  sign in at {config.issuer}/login/  (Django admin: {config.issuer}/admin/)\n"
+            f"  sign in at {config.issuer}/login/  {admin}\n"
             f"  username: {opts['admin_username']}\n  password: {password}\n{bar}\n"
         )
