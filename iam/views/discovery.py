@@ -12,7 +12,8 @@ from iam.models import SUPPORTED_GRANT_TYPES
 
 def provider_metadata() -> dict:
     issuer = config.issuer
-    algs = key_store.active_algorithms() or ["RS256"]
+    # Every algorithm with an active key: the ones clients' tokens are signed with.
+    algs = key_store.active_algorithms()
     auth_methods = ["client_secret_basic", "client_secret_post", "none"]
     return {
         "issuer": issuer,
