@@ -202,6 +202,27 @@ def test_signing_key_never_substitutes_another_algorithm(signing_key, pooled_key
     assert set(SigningKey.objects.values_list("alg", flat=True)) == {"RS256", "ES256"}
 
 
+def test_es256_client_gets_its_key_created_through_the_service(client, signing_key, pooled_keys):
+    from accounts.models import AuditEvent
+    from iam.models import Application
+
+    assert not _active("ES256")
+    out = io.StringIO()
+    call_command("createclient", "es", "--grant-type", "client_credentials", "--signing-alg", "ES256", "--json",
+                 stdout=out)
+    data = json.loads(out.getvalue())
+    (es,) = _active("ES256")
+    assert AuditEvent.objects.filter(action="key.create", actor="cli:createclient", target_id=str(es.pk)).exists()
+    app = Application.objects.get(client_id=data["client_id"])
+    r = _cc_token(client, app, data["client_secret"])
+    header = json.loads(keys.b64url_decode(r.json()["access_token"].split(".")[0]))
+    assert header["alg"] == "ES256" and header["kid"] == es.kid
+    # a second ES256 client reuses it
+    call_command("createclient", "es2", "--grant-type", "client_credentials", "--signing-alg", "ES256",
+                 stdout=io.StringIO())
+    assert _active("ES256") == [es]
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
