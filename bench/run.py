@@ -130,6 +130,7 @@ class BenchDeployment:
             "IAM_ISSUER": self.url,
             "SECRET_KEY": secrets.token_urlsafe(40),
             "IAM_VAR_DIR": self.tmp.name,
+            "IAM_SCOPES": "api",
             "DJANGO_SETTINGS_MODULE": "iam.settings",
         }
         _admin_sql(self.database_url, f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')

@@ -29,7 +29,7 @@ from oauth2_provider.models import (
 from accounts.admin_forms import ServiceForm
 from iam.claims import STANDARD_SCOPES
 from iam.models import SIGNING_ALGORITHMS, SUPPORTED_GRANT_TYPES, Application
-from iam.services.clients import ClientError, create_client, update_client
+from iam.services.clients import ClientError, create_client, known_scopes, update_client
 
 # Access tokens, ID tokens and codes are the token engine's business, not an operator's (and
 # access and ID tokens are on their way out of the database); refresh tokens are shown
@@ -120,13 +120,9 @@ class ClientForm(ServiceForm):
     scopes = forms.MultipleChoiceField(
         label="Scopes",
         required=False,
-        choices=[(s, f"{s}: {text}") for s, text in STANDARD_SCOPES.items()],
+        choices=(),  # known_scopes(), set per form: the standard ones and the operator's (IAM_SCOPES)
         widget=forms.CheckboxSelectMultiple(_CHOICE_LIST),
-        help_text="What the client may request.",
-    )
-    other_scopes = LinesField(
-        label="Other scopes",
-        help_text="One per line, e.g. iam:admin.read or storage.read:/data. No spaces or quotes.",
+        help_text="What the client may request. More scopes are defined with IAM_SCOPES.",
     )
     audiences = LinesField(
         label="Audiences", help_text="One per line: audiences the client may ask for (audience= or resource=)."
@@ -146,6 +142,8 @@ class ClientForm(ServiceForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["scopes"].choices = [(s, f"{s}: {STANDARD_SCOPES[s]}" if s in STANDARD_SCOPES else s)
+                                         for s in known_scopes()]
         client = self.instance
         if client.pk is None:
             del self.fields["active"]
@@ -159,8 +157,7 @@ class ClientForm(ServiceForm):
             redirect_uris=client.redirect_uris.split(),
             post_logout_redirect_uris=client.post_logout_redirect_uris.split(),
             skip_consent=client.skip_authorization,
-            scopes=[s for s in client.allowed_scopes if s in STANDARD_SCOPES],
-            other_scopes=[s for s in client.allowed_scopes if s not in STANDARD_SCOPES],
+            scopes=list(client.allowed_scopes),
             audiences=list(client.audiences),
             introspection=client.may_introspect_any_token,
             token_signing_alg=client.token_signing_alg,
@@ -172,7 +169,7 @@ class ClientForm(ServiceForm):
             "grant_types": data["grant_types"],
             "redirect_uris": data["redirect_uris"],
             "post_logout_redirect_uris": data["post_logout_redirect_uris"],
-            "scopes": [*data["scopes"], *data["other_scopes"]],
+            "scopes": data["scopes"],
             "audiences": data["audiences"],
             "introspection": data["introspection"],
             "skip_consent": data["skip_consent"],
@@ -209,7 +206,7 @@ class ClientAdmin(admin.ModelAdmin):
             (None, {"fields": first}),
             ("Grants and redirects", {"fields": ("grant_types", "redirect_uris", "post_logout_redirect_uris",
                                                  "skip_consent")}),
-            ("Scopes and audiences", {"fields": ("scopes", "other_scopes", "audiences", "introspection")}),
+            ("Scopes and audiences", {"fields": ("scopes", "audiences", "introspection")}),
             ("Tokens", {"fields": tokens}),
         ]
 

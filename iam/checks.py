@@ -34,22 +34,39 @@ def production_settings(app_configs, **kwargs):
 
 @register(Tags.security, deploy=True)
 def signing_key_present(app_configs, **kwargs):
-    """No active signing key: a warning on a loopback first run (`make run` creates one), an
-    error for a public issuer, which would answer every token request with a failure."""
+    """The signing keys this server would sign with can be decrypted with its SECRET_KEY.
+
+    A missing key is no problem: `migrate` creates the first one, and so does the first token
+    request on a database without one. A key this host cannot decrypt (another host's
+    generated SECRET_KEY, a changed SECRET_KEY) would fail every token request: refuse.
+    """
     from django.db import DatabaseError
 
+    from iam import keys
     from iam.models import SigningKey
 
     try:
-        if not SigningKey.objects.filter(state=SigningKey.ACTIVE).exists():
-            level, check_id = (Warning, "iam.W002") if config.issuer_is_loopback else (Error, "iam.E003")
-            return [
-                level(
-                    "No active signing key: tokens cannot be issued.",
-                    hint="Run `python manage.py rotatekeys`.",
-                    id=check_id,
-                )
-            ]
+        rows = list(
+            SigningKey.objects.filter(state__in=[SigningKey.ACTIVE, SigningKey.NEXT]).values_list(
+                "kid", "alg", "private_key_encrypted"
+            )
+        )
     except DatabaseError:
         return []  # not migrated yet
+    unreadable = []
+    for kid, alg, encrypted in rows:
+        try:
+            keys.decrypt_private_key(encrypted)
+        except (keys.SigningKeyError, ValueError):
+            unreadable.append(f"{kid} ({alg})")
+    if unreadable:
+        return [
+            Error(
+                f"Signing key(s) {', '.join(unreadable)} cannot be decrypted with this SECRET_KEY: "
+                "tokens cannot be signed.",
+                hint="Every host needs the SECRET_KEY the keys were created with (set SECRET_KEY in the "
+                "environment of every host; it must never change).",
+                id="iam.E003",
+            )
+        ]
     return []

@@ -48,6 +48,15 @@ def _int(value: str | None, default: int) -> int:
     return default if value in (None, "") else int(value)
 
 
+def _scope_names(value: str | None) -> tuple[str, ...]:
+    """Space-separated scope names. RFC 6749 §3.3: printable ASCII, no space, quote or backslash."""
+    names = tuple(dict.fromkeys((value or "").split()))
+    for name in names:
+        if not all(0x21 <= ord(c) <= 0x7E and c not in '"\\' for c in name):
+            raise ValueError(f"IAM_SCOPES: {name!r} is not a scope name (printable ASCII, no quotes or backslash)")
+    return names
+
+
 @dataclass(frozen=True)
 class Config:
     issuer: str
@@ -75,6 +84,9 @@ class Config:
     # Mount the Django admin at /admin/. Default: only for a loopback issuer (a first run);
     # a public server exposes it only when asked (IAM_ADMIN_ENABLED=1), see the README.
     admin_enabled: bool = False
+    # Scopes the operator defines on top of the standard OpenID ones (iam.claims.STANDARD_SCOPES);
+    # a client may be registered only with scopes from either list.
+    scopes: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @property
@@ -136,6 +148,7 @@ def load(environ: os._Environ | dict | None = None) -> Config:
         refresh_token_lifetime=_int(env.get("IAM_REFRESH_TOKEN_LIFETIME"), 30 * 24 * 3600),
         id_token_lifetime=_int(env.get("IAM_ID_TOKEN_LIFETIME"), 3600),
         admin_enabled=_bool(env.get("IAM_ADMIN_ENABLED"), _is_loopback(urlsplit(issuer).hostname or "")),
+        scopes=_scope_names(env.get("IAM_SCOPES")),
     )
 
 

@@ -166,14 +166,28 @@ class KeyStore:
             self._loaded_at = now
 
     def signing_key(self, alg: str = "RS256") -> LoadedKey:
+        """The active key for ``alg`` -- never another algorithm's: a client registered for
+        ES256 gets ES256 tokens or none. With no active key for ``alg`` (a database migrated
+        before keys were made at migrate, keys deleted by hand) the first one is created now,
+        so a server never answers a token request with "no key"."""
         self._refresh()
-        key = self._active.get(alg) or self._active.get("RS256") or next(iter(self._active.values()), None)
+        key = self._active.get(alg)
         if key is None:
-            raise SigningKeyError("no active signing key: run `manage.py rotatekeys` (or `make run`)")
+            from iam.services.keys import ensure_active_key
+
+            row = ensure_active_key(actor="system:first-use", alg=alg)
+            # Serve from the row and reload at the next call: inside a transaction that later
+            # rolls back, the cache must not keep a key the database never kept.
+            self.invalidate()
+            key = LoadedKey(row.kid, row.alg, decrypt_private_key(row.private_key_encrypted))
         return key
 
     def active_algorithms(self) -> list[str]:
+        """Algorithms with an active key (discovery lists them); a server with no key at all
+        makes its first RS256 key rather than advertise none."""
         self._refresh()
+        if not self._active:
+            return [self.signing_key("RS256").alg]
         return sorted(self._active)
 
     def jwks(self) -> dict:

@@ -4,6 +4,8 @@ import os
 import tempfile
 
 os.environ.setdefault("IAM_VAR_DIR", tempfile.mkdtemp(prefix="iam-test-"))
+# Operator-defined scopes the tests register clients with (only these and the standard ones are accepted).
+os.environ["IAM_SCOPES"] = "api compute read write storage.read storage.write"
 
 from iam.settings import *  # noqa: E402,F403
 

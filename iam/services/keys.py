@@ -10,7 +10,12 @@ from django.utils import timezone
 from accounts.services import audit
 from iam import keys
 from iam.conf import config
-from iam.models import Application, SigningKey
+from iam.models import SIGNING_ALGORITHMS, Application, SigningKey
+from iam.services.locks import serialise
+
+# Every change to the set of keys takes this lock first: two processes that find no active
+# key at the same moment (workers of a fresh server, migrate on two hosts) must end with one.
+_KEYS_LOCK = "iam.signing-keys"
 
 
 def _create(alg: str, state: str) -> SigningKey:
@@ -36,8 +41,14 @@ def _longest_token_lifetime() -> int:
 
 @transaction.atomic
 def ensure_active_key(*, actor, alg: str = "RS256") -> SigningKey:
-    """Make sure ``alg`` has an active key (first run); returns it."""
-    key = SigningKey.objects.select_for_update().filter(alg=alg, state=SigningKey.ACTIVE).first()
+    """Make sure ``alg`` has an active key, creating the first one if needed; returns it.
+
+    Safe to call from any number of processes at once: exactly one of them creates the key.
+    """
+    if alg not in SIGNING_ALGORITHMS:
+        raise keys.SigningKeyError(f"unsupported signing algorithm {alg!r}: one of {', '.join(SIGNING_ALGORITHMS)}")
+    serialise(_KEYS_LOCK)
+    key = SigningKey.objects.filter(alg=alg, state=SigningKey.ACTIVE).order_by("-activated_at", "-created").first()
     if key is None:
         key = _create(alg, SigningKey.ACTIVE)
         audit.record(actor=actor, action="key.create", target=key, kid=key.kid, alg=alg, state=key.state)
@@ -54,6 +65,7 @@ def rotate_keys(*, actor, alg: str = "RS256") -> dict:
     - a new ``next`` key is added, so the following rotation is safe for cached verifiers.
     With no active key yet, the new key becomes active at once.
     """
+    serialise(_KEYS_LOCK)
     now = timezone.now()
     rows = list(SigningKey.objects.select_for_update().filter(alg=alg).exclude(state=SigningKey.RETIRED))
     active = [k for k in rows if k.state == SigningKey.ACTIVE]

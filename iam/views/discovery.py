@@ -4,15 +4,16 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from iam.claims import STANDARD_SCOPES
 from iam.conf import config
 from iam.keys import key_store
 from iam.models import SUPPORTED_GRANT_TYPES
+from iam.services.clients import known_scopes
 
 
 def provider_metadata() -> dict:
     issuer = config.issuer
-    algs = key_store.active_algorithms() or ["RS256"]
+    # Every algorithm with an active key: the ones clients' tokens are signed with.
+    algs = key_store.active_algorithms()
     auth_methods = ["client_secret_basic", "client_secret_post", "none"]
     return {
         "issuer": issuer,
@@ -24,7 +25,7 @@ def provider_metadata() -> dict:
         "revocation_endpoint": f"{issuer}/revoke/",
         "device_authorization_endpoint": f"{issuer}/device_authorization/",
         "end_session_endpoint": f"{issuer}/end_session/",
-        "scopes_supported": list(STANDARD_SCOPES),
+        "scopes_supported": known_scopes(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": list(SUPPORTED_GRANT_TYPES),

@@ -70,6 +70,7 @@ class Deployment:
             "IAM_ISSUER": self.issuer,
             "SECRET_KEY": secrets.token_urlsafe(40),
             "IAM_VAR_DIR": self.tmp.name,
+            "IAM_SCOPES": "read api",  # operator-defined scopes the e2e clients are registered with
             "DJANGO_SETTINGS_MODULE": "iam.settings",
             "PYTHONDONTWRITEBYTECODE": "1",
         }

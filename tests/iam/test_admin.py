@@ -52,8 +52,7 @@ def client_form(**overrides) -> dict:
         "grant_types": ["client_credentials"],
         "redirect_uris": "",
         "post_logout_redirect_uris": "",
-        "scopes": ["openid"],
-        "other_scopes": "storage.read:/\n",
+        "scopes": ["openid", "storage.read"],
         "audiences": "storage\n",
         "token_signing_alg": "RS256",
     }
@@ -65,9 +64,7 @@ def change_form(app: Application, **overrides) -> dict:
     data = client_form(
         name=app.name, client_kind=None, active="on" if app.is_active else None,
         grant_types=app.grant_types, redirect_uris="\n".join(app.redirect_uris.split()),
-        scopes=[s for s in app.allowed_scopes if s in ("openid", "profile", "email", "groups", "offline_access")],
-        other_scopes="\n".join(s for s in app.allowed_scopes
-                               if s not in ("openid", "profile", "email", "groups", "offline_access")),
+        scopes=list(app.allowed_scopes),
         audiences="\n".join(app.audiences),
     )
     data.update(overrides)
@@ -193,7 +190,7 @@ def test_client_added_in_admin_works_at_the_token_endpoint(client, operator, sig
     client_id, secret = shown_secret(r)
     app = Application.objects.get(client_id=client_id)
     assert app.grant_types == ["client_credentials"] and app.audiences == ["storage"]
-    assert app.allowed_scopes == ["openid", "storage.read:/"]
+    assert app.allowed_scopes == ["openid", "storage.read"]
     assert check_client_secret(secret, app.client_secret)  # our keyed hash, not DOT's
     token = cc(client, client_id, secret)
     assert token.status_code == 200 and token.json()["token_type"].lower() == "bearer"
@@ -224,7 +221,7 @@ def test_admin_client_form_asks_nothing_dot_does_not_use(client, operator):
     ({"grant_types": ["authorization_code"], "redirect_uris": "http://example.org/cb"}, "only allowed on loopback"),
     ({"grant_types": ["authorization_code"], "redirect_uris": "https://example.org/cb#x"}, "fragment"),
     ({"client_kind": "public"}, "public client cannot use client_credentials"),
-    ({"other_scopes": 'bad"scope'}, "scope names cannot contain"),
+    ({"scopes": ["openid", "undefined.scope"]}, "not one of the available choices"),
     # A space inside a line would silently become two redirect URIs.
     ({"grant_types": ["authorization_code"], "redirect_uris": "https://a.example/c b"}, "without spaces"),
 ])

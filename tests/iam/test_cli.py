@@ -92,17 +92,121 @@ def test_createclient_repeated_options_and_policy_fields():
     assert AuditEvent.objects.filter(action="client.create", target_id=str(app.pk)).exists()
 
 
-@pytest.mark.parametrize("args", [
-    ["--grant-type", "implicit"],
-    ["--grant-type", "authorization_code"],  # no redirect URI
-    ["--public", "--grant-type", "client_credentials"],
-    ["--redirect-uri", "http://example.org/cb"],  # plain http off loopback
-    ["--redirect-uri", "https://example.org/cb#frag"],
+@pytest.mark.parametrize("args, message", [
+    (["--grant-type", "implicit"], "unknown grant type 'implicit'"),
+    (["--grant-type", "authorization_code"], "needs at least one redirect URI"),
+    (["--public", "--grant-type", "client_credentials"], "public client cannot use client_credentials"),
+    (["--grant-type", "authorization_code", "--redirect-uri", "http://example.org/cb"], "only allowed on loopback"),
+    (["--grant-type", "authorization_code", "--redirect-uri", "https://example.org/cb#frag"], "fragment"),
 ])
-def test_createclient_refuses_unsafe_or_impossible_registrations(args):
-    with pytest.raises(CommandError):
+def test_createclient_refuses_unsafe_or_impossible_registrations(args, message):
+    with pytest.raises(CommandError, match=message):
         run("createclient", "bad", *args)
     assert not Application.objects.filter(name="bad").exists()
+
+
+GRANT_TYPE_CHOICES = ("authorization_code", "refresh_token", "client_credentials", "password",
+                      "urn:ietf:params:oauth:grant-type:device_code")
+
+
+@pytest.mark.parametrize("args", [
+    [],
+    ["--public", "--redirect-uri", "http://127.0.0.1:9/cb"],
+    ["--grant-type", "client-credentials"],
+])
+def test_createclient_without_a_known_grant_type_is_refused_with_the_choices(args):
+    with pytest.raises(CommandError) as failure:
+        run("createclient", "svc", *args)
+    message = str(failure.value)
+    assert "grant type" in message and all(g in message for g in GRANT_TYPE_CHOICES)
+    assert not Application.objects.exists()
+
+
+def test_create_client_service_has_no_default_grant_type():
+    from iam.services.clients import ClientError, create_client
+
+    with pytest.raises(ClientError, match="at least one grant type"):
+        create_client(actor="tests", name="svc", grant_types=[])
+    with pytest.raises(TypeError):
+        create_client(actor="tests", name="svc")  # the missing argument is the point
+
+
+def test_createclient_refuses_a_scope_the_operator_has_not_defined(monkeypatch):
+    import dataclasses
+
+    from iam.services import clients
+
+    with pytest.raises(CommandError) as failure:
+        run("createclient", "svc", "--grant-type", "client_credentials", "--scope", "telescope.point")
+    message = str(failure.value)
+    assert "unknown scope 'telescope.point'" in message and "IAM_SCOPES" in message and "openid" in message
+    assert not Application.objects.exists()
+    monkeypatch.setattr(clients, "config", dataclasses.replace(clients.config, scopes=("telescope.point",)))
+    data = json.loads(run("createclient", "svc", "--grant-type", "client_credentials", "--scope", "telescope.point",
+                          "--scope", "openid", "--json"))
+    assert data["scope"] == "telescope.point openid"
+
+
+def test_iam_scopes_are_read_from_the_environment_and_listed_in_discovery(tmp_path, monkeypatch, client):
+    import dataclasses
+
+    from iam import conf
+    from iam.services import clients
+
+    monkeypatch.setenv("IAM_VAR_DIR", str(tmp_path))
+    cfg = conf.load({"SECRET_KEY": "k" * 50, "IAM_SCOPES": "  storage.read:/ api\tapi  compute "})
+    assert cfg.scopes == ("storage.read:/", "api", "compute")
+    assert conf.load({"SECRET_KEY": "k" * 50}).scopes == ()
+    with pytest.raises(ValueError, match="IAM_SCOPES"):
+        conf.load({"SECRET_KEY": "k" * 50, "IAM_SCOPES": 'ok "quoted"'})
+    monkeypatch.setattr(clients, "config", dataclasses.replace(clients.config, scopes=cfg.scopes))
+    supported = client.get("/.well-known/openid-configuration").json()["scopes_supported"]
+    assert supported == ["openid", "profile", "email", "groups", "offline_access", "storage.read:/", "api", "compute"]
+
+
+def test_createclient_sets_the_clients_token_lifetimes():
+    data = json.loads(run("createclient", "svc", "--grant-type", "client_credentials", "--grant-type",
+                          "refresh_token", "--access-token-lifetime", "600", "--refresh-token-lifetime", "86400",
+                          "--json"))
+    app = Application.objects.get(client_id=data["client_id"])
+    assert (app.access_token_lifetime, app.refresh_token_lifetime) == (600, 86400)
+    assert (data["access_token_lifetime"], data["refresh_token_lifetime"]) == (600, 86400)
+    plain = json.loads(run("createclient", "plain", "--grant-type", "client_credentials", "--json"))
+    app = Application.objects.get(client_id=plain["client_id"])
+    assert app.access_token_lifetime is None and plain["access_token_lifetime"] == 3600  # the server's default
+
+
+@pytest.mark.parametrize("option", ["--access-token-lifetime", "--refresh-token-lifetime"])
+@pytest.mark.parametrize("value", ["0", "-60", "ten", "1.5", str(2**31)])
+def test_createclient_refuses_a_lifetime_that_is_not_a_positive_number_of_seconds(option, value):
+    with pytest.raises(CommandError) as failure:
+        run("createclient", "svc", "--grant-type", "client_credentials", option, value)
+    assert option in str(failure.value) and "whole number of seconds" in str(failure.value)
+    assert not Application.objects.exists()
+
+
+def test_create_client_service_refuses_a_bad_lifetime():
+    from iam.services.clients import ClientError, create_client
+
+    for bad in (0, -1, 1.5, "600", True):
+        with pytest.raises(ClientError, match="access token lifetime"):
+            create_client(actor="tests", name="svc", grant_types=["client_credentials"], access_token_lifetime=bad)
+
+
+def test_createclient_refuses_a_duplicate_name_ignoring_case():
+    first = json.loads(run("createclient", "Portal", "--grant-type", "client_credentials", "--json"))
+    for name in ("Portal", "portal", "PORTAL", " portal "):
+        with pytest.raises(CommandError) as failure:
+            run("createclient", name, "--grant-type", "client_credentials")
+        assert f"a client named 'Portal' already exists (client_id {first['client_id']})" in str(failure.value)
+    assert Application.objects.count() == 1
+    run("createclient", "portal-2", "--grant-type", "client_credentials")
+    assert Application.objects.count() == 2
+
+
+def test_createclient_signing_alg_choices_are_checked():
+    with pytest.raises(CommandError, match="invalid choice: 'HS256'"):
+        run("createclient", "svc", "--grant-type", "client_credentials", "--signing-alg", "HS256")
 
 
 def test_bootstrap_is_idempotent_and_prints_password_once(pooled_keys):

@@ -48,17 +48,36 @@ def test_debug_with_public_issuer_is_refused(monkeypatch, tmp_path, settings):
     assert "iam.E002" not in _problems(monkeypatch, tmp_path, IAM_ISSUER="http://127.0.0.1:8000")
 
 
+def _key_made_under_another_secret_key():
+    from django.test import override_settings
+
+    from iam.models import SigningKey
+    from tests.factories import make_signing_key
+
+    with override_settings(SECRET_KEY="another host's generated secret key, 50 chars long"):
+        key = make_signing_key("ES256")
+    SigningKey.objects.filter(pk=key.pk).update(kid="other-host")
+    return key
+
+
 @pytest.mark.django_db
-def test_missing_signing_key_is_reported_and_refused_for_a_public_issuer(signing_key, monkeypatch, tmp_path):
+def test_missing_signing_key_is_no_problem_for_the_checks_it_is_made_at_first_use(monkeypatch, tmp_path):
     from iam.models import SigningKey
 
+    assert not SigningKey.objects.exists()
     assert checks.signing_key_present(None) == []
-    SigningKey.objects.all().delete()
-    assert [m.id for m in checks.signing_key_present(None)] == ["iam.W002"]  # loopback first run: a warning
     monkeypatch.setenv("IAM_VAR_DIR", str(tmp_path))
     monkeypatch.setattr(checks, "config", conf.load({"SECRET_KEY": "k" * 50, "IAM_ISSUER": "https://iam.example.org"}))
+    assert checks.signing_key_present(None) == []
+
+
+@pytest.mark.django_db
+def test_signing_key_this_host_cannot_decrypt_is_refused(signing_key):
+    assert checks.signing_key_present(None) == []
+    _key_made_under_another_secret_key()
     (problem,) = checks.signing_key_present(None)
     assert problem.id == "iam.E003" and problem.is_serious()
+    assert "other-host (ES256)" in problem.msg and "SECRET_KEY" in problem.msg
 
 
 def test_secret_key_from_environment_is_used_and_nothing_is_generated(tmp_path, monkeypatch):
@@ -98,6 +117,7 @@ def test_deployment_checks_refuse_unsafe_production_config(monkeypatch, tmp_path
     settings.DEBUG = True
     assert "iam.E002" in _deploy_check_ids(monkeypatch, tmp_path, IAM_ISSUER="https://iam.example.org")
     settings.DEBUG = False
+    _key_made_under_another_secret_key()
     assert "iam.E003" in _deploy_check_ids(monkeypatch, tmp_path, IAM_ISSUER="https://iam.example.org")
 
 

@@ -9,7 +9,10 @@ from iam.services.keys import ensure_active_key
 
 
 class Command(BaseCommand):
-    help = "First-run setup (idempotent): a signing key and, once, an administrator with a printed password."
+    help = (
+        "First-run setup (idempotent): once, an administrator with a printed password; and a signing "
+        "key if there is none (`migrate` already makes the first one)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--admin-username", default="admin")
