@@ -1,7 +1,23 @@
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 
+from accounts import throttle
+from accounts.backends import REQUEST_LOCKED
 from accounts.models import AuditEvent, Group, Membership, User
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin sign-in form, saying "locked" when the login throttle refused (not "wrong password")."""
+
+    def get_invalid_login_error(self):
+        if getattr(self.request, REQUEST_LOCKED, False):
+            return ValidationError(throttle.LOCKED_MESSAGE, code="locked")
+        return super().get_invalid_login_error()
+
+
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)

@@ -234,3 +234,20 @@ def test_successful_logins_do_not_count_against_the_address():
         assert login(Client(), "noor", DEFAULT_PASSWORD, addr="198.51.100.60").status_code == 302
     assert login(Client(), "nobody", "wrong", addr="198.51.100.60").status_code == 401
 
+
+# --- Django admin -------------------------------------------------------------------------
+
+
+def test_throttled_admin_login_says_the_account_is_locked():
+    make_user("olga", is_staff=True)
+
+    def admin_login(password):
+        return Client().post("/admin/login/", {"username": "olga", "password": password, "next": "/admin/"},
+                             REMOTE_ADDR="192.0.2.20")
+
+    assert b"Please enter the correct" in admin_login("wrong").content
+    for _ in range(ACCOUNT_LIMIT - 1):
+        admin_login("wrong")
+    r = admin_login(DEFAULT_PASSWORD)
+    assert r.status_code == 200 and b"Too many failed sign-in attempts" in r.content
+    assert b"Please enter the correct" not in r.content
