@@ -1,9 +1,10 @@
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import SetPasswordForm
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -11,13 +12,27 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
+from accounts import throttle
 from accounts.admin_forms import GroupAddForm, GroupChangeForm, UserAddForm, UserChangeForm
+from accounts.backends import REQUEST_LOCKED
 from accounts.models import AuditEvent, Group, Membership, User
 from accounts.services.users import AccountError, add_membership, set_password
 
 # Writes go through accounts.services, never the admin's own Model.save() (no audit event,
 # none of the services' rules): see accounts/admin_forms.py. What no service changes yet is
 # shown read-only.
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin sign-in form, saying "locked" when the login throttle refused (not "wrong password")."""
+
+    def get_invalid_login_error(self):
+        if getattr(self.request, REQUEST_LOCKED, False):
+            return ValidationError(throttle.LOCKED_MESSAGE, code="locked")
+        return super().get_invalid_login_error()
+
+
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)

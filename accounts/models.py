@@ -3,6 +3,7 @@
 Only ``accounts.services`` writes these models (see ARCHITECTURE.md, "Only services write").
 """
 
+import unicodedata
 import uuid
 
 from django.conf import settings
@@ -11,12 +12,35 @@ from django.db import models
 from django.utils import timezone
 
 
+def normalise_username(value: str) -> str:
+    """The form in which two usernames are the same name: NFKC, then case folding.
+
+    Sign-in and the login throttle compare usernames this way, exactly, in Python, rather than
+    with the database's case-insensitive match: PostgreSQL's UPPER() also maps look-alikes
+    (``ı`` to ``I``, ``ſ`` to ``S``), which would let one account be reached under names the
+    throttle counts separately.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
+
+
 class User(AbstractUser):
     """A person. ``id`` is a UUID: it is the OpenID ``sub`` and the SCIM ``id``."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email_verified = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # normalise_username(username), kept by save(): sign-in looks accounts up by it.
+    username_normalised = models.TextField(default="", editable=False)
+
+    class Meta(AbstractUser.Meta):
+        indexes = [models.Index(fields=["username_normalised"], name="user_username_normalised")]
+
+    def save(self, *args, **kwargs):
+        self.username_normalised = normalise_username(self.username)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "username_normalised"}
+        super().save(*args, **kwargs)
 
     @property
     def sub(self) -> str:
@@ -74,3 +98,21 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%dT%H:%M:%SZ} {self.actor} {self.action} {self.target_type}:{self.target_id}"
+
+
+class AttemptCounter(models.Model):
+    """One rate-limit counter (login failures, device user-code guesses) when there is no Redis.
+
+    Written only by ``accounts.throttle``, like a cache entry: counting a failed attempt is not
+    a change to anyone's identity, so it has no service and no audit event. ``key`` is a hash
+    (``accounts.throttle.hashed_key``): no username or address is stored in clear. The count is
+    forgotten at ``expires_at``, a fixed time after the first attempt of the window.
+    """
+
+    key = models.CharField(max_length=100, primary_key=True)
+    count = models.IntegerField(default=0)
+    window_start = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.key}={self.count} until {self.expires_at:%Y-%m-%dT%H:%M:%SZ}"

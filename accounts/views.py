@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import throttle
+from accounts.backends import REQUEST_LOCKED
 
 # Shared with iam.views.authorize (which reads them): when and how the user authenticated.
 SESSION_AUTH_TIME = "iam_auth_time"
@@ -41,23 +42,20 @@ def login_view(request):
         username = (request.POST.get("username") or "").strip()
         password = request.POST.get("password") or ""
         context["username"] = username
-        address = throttle.client_address(request.META)
-        if throttle.is_locked(username, address):
-            context["error"] = "Too many failed sign-in attempts. Wait a few minutes and try again."
+        # The backend reserves the attempt before hashing, and marks the request when the
+        # account or address is locked (refused now, or this failure used the last try).
+        user = authenticate(request, username=username, password=password)
+        if user is not None and user.is_active:
+            login(request, user)
+            request.session[SESSION_AUTH_TIME] = int(time.time())
+            request.session[SESSION_AMR] = getattr(request, "iam_amr", ["pwd"])
+            return redirect(next_url)
+        if getattr(request, REQUEST_LOCKED, False):
+            context["error"] = throttle.LOCKED_MESSAGE
             status = 429
         else:
-            user = authenticate(request, username=username, password=password)
-            if user is not None and user.is_active:
-                login(request, user)
-                request.session[SESSION_AUTH_TIME] = int(time.time())
-                request.session[SESSION_AMR] = getattr(request, "iam_amr", ["pwd"])
-                return redirect(next_url)
-            if throttle.is_locked(username, address):
-                context["error"] = "Too many failed sign-in attempts. Wait a few minutes and try again."
-                status = 429
-            else:
-                context["error"] = "The username or password is not correct."
-                status = 401
+            context["error"] = "The username or password is not correct."
+            status = 401
     return render(request, "accounts/login.html", context, status=status)
 
 

@@ -9,7 +9,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from accounts import signals
-from accounts.models import Group, Membership
+from accounts.models import Group, Membership, normalise_username
 from accounts.services import audit
 
 User = get_user_model()
@@ -76,7 +76,8 @@ def create_user(
         validate_email(email)
     except ValidationError as exc:
         raise AccountError("; ".join(exc.messages)) from exc
-    if User.objects.filter(username__iexact=username).exists():
+    # Unique as sign-in finds them: NFKC + casefold ("ſam" is "sam"), not just case-insensitive.
+    if User.objects.filter(username_normalised=normalise_username(username)).exists():
         raise AccountError(f"username {username!r} is taken")
     if User.objects.filter(email__iexact=email).exists():
         raise AccountError(f"email {email!r} is already used by another account")

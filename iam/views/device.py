@@ -7,7 +7,6 @@ this one stores exactly what oauthlib validated and answers with the RFC 8628 §
 import json
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.http import JsonResponse
 from django.views import View
 from oauth2_provider.models import DeviceCodeResponse, DeviceRequest, create_device_grant
@@ -97,17 +96,15 @@ def normalise_user_code(value: str) -> str:
 
 
 class DeviceUserCodeView(dot_device.DeviceUserCodeView):
-    def _failure_keys(self):
+    """Enter a user code. Each try is reserved against the limits before the code is looked up,
+    so parallel guesses get no more tries than sequential ones; a right code gives its try back."""
+
+    def _limits(self):
         address = throttle.client_address(self.request.META)
-        return (
+        return [
             (throttle.hashed_key("usercodefail", "user", str(self.request.user.pk)), USER_CODE_MAX_FAILURES_PER_USER),
             (throttle.hashed_key("usercodefail", "addr", address), USER_CODE_MAX_FAILURES_PER_ADDRESS),
-        )
-
-    def _locked(self) -> bool:
-        keys = self._failure_keys()
-        counts = cache.get_many([key for key, _ in keys])
-        return any(counts.get(key, 0) >= limit for key, limit in keys)
+        ]
 
     def get_initial(self):
         # verification_uri_complete (RFC 8628 §3.3.1) brings the code along: the user confirms.
@@ -122,14 +119,14 @@ class DeviceUserCodeView(dot_device.DeviceUserCodeView):
         return kwargs
 
     def post(self, request, *args, **kwargs):
-        if self._locked():
-            # Checked before the code is even looked up: once locked, a right guess is
+        self.attempt = throttle.reserve(self._limits(), window=USER_CODE_WINDOW)
+        if not self.attempt.allowed:
+            # Refused before the code is even looked up: once locked, a right guess is
             # refused too, so it teaches nothing.
             context = self.get_context_data(form=self.get_form_class()(), locked=True)
             return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form):
-        for key, _ in self._failure_keys():
-            throttle.increment(key, USER_CODE_WINDOW)
-        return super().form_invalid(form)
+    def form_valid(self, form):
+        self.attempt.release()  # a right code is no failure
+        return super().form_valid(form)
