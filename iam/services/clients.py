@@ -276,3 +276,12 @@ def update_client(
         revoke_client_tokens(actor=actor, client=current,
                              reason="secret_rotated" if rotate_secret else "client_disabled")
     return current, secret
+
+
+@transaction.atomic
+def delete_client(*, actor, client: Application) -> None:
+    """Delete a client with everything it holds (refresh tokens, codes, consents); the access
+    tokens issued to it, which are not stored, become inactive through its epoch."""
+    revoke_client_tokens(actor=actor, client=client, reason="client_deleted")
+    audit.record(actor=actor, action="client.delete", target=client, client_id=client.client_id, name=client.name)
+    client.delete()

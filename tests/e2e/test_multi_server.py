@@ -72,6 +72,32 @@ def test_a_users_token_revoked_on_one_server_is_refused_by_userinfo_on_the_other
     assert _introspect(second_server, rs, tokens["access_token"]) == {"active": False}
 
 
+def test_tokens_of_a_client_disabled_or_rotated_by_the_cli_are_inactive_on_every_server(deployment, second_server):
+    """The not-before epoch a CLI process writes is read by both servers' workers at once."""
+    svc = _client(deployment, "--grant-type", "client_credentials")
+    rs = _client(deployment, "--grant-type", "client_credentials", "--introspection")
+
+    def token(secret):
+        r = httpx.post(deployment.url + "/token/", data={"grant_type": "client_credentials"},
+                       auth=(svc["client_id"], secret))
+        assert r.status_code == 200, r.text
+        return r.json()["access_token"]
+
+    first = token(svc["client_secret"])
+    assert _introspect(second_server, rs, first)["active"] is True
+    rotated = deployment.manage_json("updateclient", svc["client_id"], "--rotate-secret", "--json")
+    for url in (deployment.url, second_server):
+        assert _introspect(url, rs, first) == {"active": False}
+    second = token(rotated["client_secret"])  # minted right after the epoch: active
+    assert _introspect(second_server, rs, second)["active"] is True
+    deployment.manage("updateclient", svc["client_id"], "--disable")
+    for url in (deployment.url, second_server):
+        assert _introspect(url, rs, second) == {"active": False}
+        refused = httpx.post(url + "/token/", data={"grant_type": "client_credentials"},
+                             auth=(svc["client_id"], rotated["client_secret"]))
+        assert refused.status_code == 401
+
+
 def test_both_servers_publish_the_same_issuer_and_keys(deployment, second_server):
     # Same issuer, same signing keys (kept in the database): a token signed by one server
     # verifies against the other's JWKS.

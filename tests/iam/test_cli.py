@@ -294,3 +294,59 @@ def test_createsuperuser_noinput_from_environment_makes_a_staff_administrator(mo
     assert user.is_superuser and user.is_staff and user.email == "operator@example.org"
     assert user.check_password("a long operator password")
     assert identify_hasher(user.password).algorithm == "argon2"
+
+
+def _cc(client, cid, secret):
+    from tests.iam.oauth import basic
+
+    return client.post("/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(cid, secret))
+
+
+def test_updateclient_disable_and_rotate_secret_end_the_clients_tokens(client, signing_key):
+    from iam.access_tokens import active_access_token
+
+    made = json.loads(run("createclient", "svc", "--grant-type", "client_credentials", "--scope", "api", "--json"))
+    cid, secret = made["client_id"], made["client_secret"]
+    token = _cc(client, cid, secret).json()["access_token"]
+    rotated = json.loads(run("updateclient", cid, "--rotate-secret", "--json"))
+    assert active_access_token(token) is None
+    assert _cc(client, cid, secret).status_code == 401
+    fresh = _cc(client, cid, rotated["client_secret"]).json()["access_token"]
+    assert active_access_token(fresh) is not None
+    out = json.loads(run("updateclient", cid, "--disable", "--json"))
+    assert out["active"] is False and "client_secret" not in out
+    assert active_access_token(fresh) is None
+    assert _cc(client, cid, rotated["client_secret"]).status_code == 401
+    run("updateclient", cid, "--enable")
+    assert _cc(client, cid, rotated["client_secret"]).status_code == 200
+    assert active_access_token(fresh) is None  # re-enabling does not revive old tokens
+
+
+def test_updateclient_list_options_replace_and_rules_still_apply(signing_key):
+    made = json.loads(run("createclient", "portal", "--grant-type", "client_credentials", "--json"))
+    out = json.loads(run("updateclient", made["client_id"], "--scope", "api", "--scope", "openid",
+                         "--access-token-lifetime", "600", "--introspection", "--name", "Portal 2", "--json"))
+    assert out["scope"] == "api openid" and out["access_token_lifetime"] == 600 and out["introspection"] is True
+    assert out["name"] == "Portal 2"
+    with pytest.raises(CommandError, match="redirect URI"):
+        run("updateclient", made["client_id"], "--grant-type", "authorization_code")
+    with pytest.raises(CommandError, match="unknown scope"):
+        run("updateclient", made["client_id"], "--scope", "nope")
+    with pytest.raises(CommandError, match="no client"):
+        run("updateclient", "no-such-client", "--disable")
+    with pytest.raises(CommandError, match="nothing to change"):
+        run("updateclient", made["client_id"])
+
+
+def test_listclients_and_deleteclient(client, signing_key):
+    from iam.access_tokens import active_access_token
+
+    made = json.loads(run("createclient", "svc", "--grant-type", "client_credentials", "--scope", "api", "--json"))
+    listed = json.loads(run("listclients", "--json"))
+    assert [c["client_id"] for c in listed] == [made["client_id"]] and "client_secret" not in listed[0]
+    token = _cc(client, made["client_id"], made["client_secret"]).json()["access_token"]
+    assert "deleted" in run("deleteclient", made["client_id"])
+    assert not Application.objects.exists() and active_access_token(token) is None
+    assert AuditEvent.objects.filter(action="client.delete").count() == 1
+    with pytest.raises(CommandError):
+        run("deleteclient", made["client_id"])
