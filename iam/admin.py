@@ -114,6 +114,11 @@ class ClientForm(ServiceForm):
         help_text="One per line, matched exactly. https, or http on 127.0.0.1 / localhost / [::1]; no fragment.",
     )
     post_logout_redirect_uris = LinesField(label="Post-logout redirect URIs", help_text="One per line, as above.")
+    pkce_required = forms.BooleanField(
+        required=False, initial=True, label="Require PKCE",
+        help_text="Authorization requests must carry a PKCE S256 challenge (RFC 9700). Public clients always "
+        "do; untick only for a legacy confidential client that cannot send one.",
+    )
     skip_consent = forms.BooleanField(
         required=False, help_text="A trusted first-party portal: users are not asked to consent."
     )
@@ -157,6 +162,7 @@ class ClientForm(ServiceForm):
             redirect_uris=client.redirect_uris.split(),
             post_logout_redirect_uris=client.post_logout_redirect_uris.split(),
             skip_consent=client.skip_authorization,
+            pkce_required=client.pkce_required or client.is_public,
             scopes=list(client.allowed_scopes),
             audiences=list(client.audiences),
             introspection=client.may_introspect_any_token,
@@ -173,6 +179,7 @@ class ClientForm(ServiceForm):
             "audiences": data["audiences"],
             "introspection": data["introspection"],
             "skip_consent": data["skip_consent"],
+            "pkce_required": data["pkce_required"],
             "token_signing_alg": data["token_signing_alg"],
         }
         if self.instance.pk is None:
@@ -205,7 +212,7 @@ class ClientAdmin(admin.ModelAdmin):
         return [
             (None, {"fields": first}),
             ("Grants and redirects", {"fields": ("grant_types", "redirect_uris", "post_logout_redirect_uris",
-                                                 "skip_consent")}),
+                                                 "pkce_required", "skip_consent")}),
             ("Scopes and audiences", {"fields": ("scopes", "audiences", "introspection")}),
             ("Tokens", {"fields": tokens}),
         ]

@@ -50,6 +50,11 @@ class Application(AbstractApplication):
     refresh_token_lifetime = models.PositiveIntegerField(null=True, blank=True)
     id_token_lifetime = models.PositiveIntegerField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
+    pkce_required = models.BooleanField(
+        default=True,
+        help_text="authorization requests must carry a PKCE S256 challenge (always, for public clients); "
+        "off only for a legacy confidential client that cannot send one",
+    )
     owners = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="owned_clients")
 
     class Meta(AbstractApplication.Meta):

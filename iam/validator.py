@@ -89,8 +89,9 @@ class Validator(OAuth2Validator):
         return "authorization_code" in client.grant_types
 
     def is_pkce_required(self, client_id, request):
+        # RFC 9700 §2.1.1: PKCE for every client unless a legacy confidential one opted out.
         client = request.client or self._load_application(client_id, request)
-        return client is None or client.is_public
+        return client is None or client.is_public or client.pkce_required
 
     # -- authorization codes -----------------------------------------------------------------
     def validate_code(self, client_id, code, client, request, *args, **kwargs):

@@ -43,6 +43,13 @@ def add_client_options(parser, *, update: bool = False) -> None:
                         help="a resource server that may introspect tokens issued to other clients")
     parser.add_argument("--skip-consent", action=argparse.BooleanOptionalAction if update else "store_true",
                         default=None if update else False, help="trusted first-party client: no consent page")
+    if update:
+        parser.add_argument("--pkce", action=argparse.BooleanOptionalAction, default=None, dest="pkce_required",
+                            help="require PKCE in authorization requests (--no-pkce only for a legacy "
+                                 "confidential client that cannot send it)")
+    else:
+        parser.add_argument("--no-pkce", action="store_false", dest="pkce_required",
+                            help="a legacy confidential client that cannot send PKCE (default: required)")
     parser.add_argument("--signing-alg", default=None if update else "RS256", choices=SIGNING_ALGORITHMS,
                         help="algorithm for this client's ID and access tokens (its first key is created "
                              "if there is none)")
@@ -65,6 +72,7 @@ SETTINGS = {
     "signing_alg": "token_signing_alg",
     "access_token_lifetime": "access_token_lifetime",
     "refresh_token_lifetime": "refresh_token_lifetime",
+    "pkce_required": "pkce_required",
 }
 
 
@@ -81,6 +89,7 @@ def describe(client, secret: str | None = None) -> dict:
         "audiences": client.audiences,
         "introspection": client.may_introspect_any_token,
         "skip_consent": client.skip_authorization,
+        "pkce_required": client.is_public or client.pkce_required,
         "signing_alg": client.token_signing_alg,
         "access_token_lifetime": client.effective_access_token_lifetime(),
         "refresh_token_lifetime": client.effective_refresh_token_lifetime(),

@@ -113,6 +113,7 @@ def create_client(
     token_signing_alg: str = "RS256",
     access_token_lifetime: int | None = None,
     refresh_token_lifetime: int | None = None,
+    pkce_required: bool = True,
 ) -> tuple[Application, str | None]:
     """Create a client; returns it and its secret in clear (shown once; only a hash is kept).
 
@@ -123,7 +124,7 @@ def create_client(
         public=public, grant_types=grant_types, redirect_uris=redirect_uris,
         post_logout_redirect_uris=post_logout_redirect_uris,
         scopes=list(STANDARD_SCOPES) if scopes is None else scopes,
-        introspection=introspection, token_signing_alg=token_signing_alg,
+        introspection=introspection, token_signing_alg=token_signing_alg, pkce_required=pkce_required,
     )
     access_token_lifetime = _check_lifetime("access token lifetime", access_token_lifetime)
     refresh_token_lifetime = _check_lifetime("refresh token lifetime", refresh_token_lifetime)
@@ -147,6 +148,7 @@ def create_client(
         token_signing_alg=token_signing_alg,
         access_token_lifetime=access_token_lifetime,
         refresh_token_lifetime=refresh_token_lifetime,
+        pkce_required=pkce_required,
     )
     client.save()
     audit.record(
@@ -171,6 +173,7 @@ _CHANGEABLE = {
     "token_signing_alg": "token_signing_alg",
     "access_token_lifetime": "access_token_lifetime",
     "refresh_token_lifetime": "refresh_token_lifetime",
+    "pkce_required": "pkce_required",
     "active": "is_active",
 }
 _SPACE_SEPARATED = ("redirect_uris", "post_logout_redirect_uris")
@@ -186,6 +189,7 @@ def check_client_settings(
     scopes: list[str] = (),
     introspection: bool = False,
     token_signing_alg: str = "RS256",
+    pkce_required: bool = True,
 ) -> tuple[list[str], list[str]]:
     """The rules for a client's complete settings, for create_client(), update_client() and the
     admin's client form; raises ClientError. Returns the grant types and scopes, cleaned."""
@@ -198,6 +202,8 @@ def check_client_settings(
         raise ClientError("a public client cannot use the password grant")
     if public and introspection:
         raise ClientError("a resource server that introspects must be confidential")
+    if public and not pkce_required:
+        raise ClientError("a public client always needs PKCE (it has no secret to bind the code to)")
     if token_signing_alg not in SIGNING_ALGORITHMS:
         raise ClientError(
             f"unknown signing algorithm {token_signing_alg!r}: choose from {', '.join(SIGNING_ALGORITHMS)}"
@@ -244,6 +250,7 @@ def update_client(
         scopes=after["scopes"],
         introspection=after["introspection"],
         token_signing_alg=after["token_signing_alg"],
+        pkce_required=after["pkce_required"],
     )
     for name in ("access_token_lifetime", "refresh_token_lifetime"):
         after[name] = _check_lifetime(name.replace("_", " "), after[name])

@@ -43,7 +43,16 @@ def sign_in(client, user, *, auth_time: int | None = None, amr=("pwd",)) -> None
     session.save()
 
 
+# Every client requires PKCE unless registered without it: requests built here carry this pair
+# unless a test passes code_challenge=None (no PKCE) or its own.
+DEFAULT_VERIFIER = "test-verifier-" + "v" * 40
+DEFAULT_CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(DEFAULT_VERIFIER.encode()).digest()).rstrip(b"=").decode()
+DEFAULT = object()
+
+
 def authorize_url(**params) -> str:
+    if params.get("response_type") == "code" and "code_challenge" not in params:
+        params.update(code_challenge=DEFAULT_CHALLENGE, code_challenge_method="S256")
     return "/authorize/?" + urlencode({k: v for k, v in params.items() if v is not None})
 
 
@@ -52,8 +61,11 @@ def query_of(location: str) -> dict[str, str]:
 
 
 def obtain_code(client, app, *, scope="openid", state="st", nonce=None, redirect_uri=REDIRECT,
-                challenge: str | None = None) -> str:
-    """Authorize (consenting if asked) and return the code from the redirect."""
+                challenge=DEFAULT) -> str:
+    """Authorize (consenting if asked) and return the code from the redirect. PKCE with the
+    default pair unless ``challenge`` is given (None: no PKCE)."""
+    if challenge is DEFAULT:
+        challenge = DEFAULT_CHALLENGE
     url = authorize_url(response_type="code", client_id=app.client_id, redirect_uri=redirect_uri, scope=scope,
                         state=state, nonce=nonce, code_challenge=challenge,
                         code_challenge_method="S256" if challenge else None)
@@ -66,7 +78,9 @@ def obtain_code(client, app, *, scope="openid", state="st", nonce=None, redirect
     return params["code"]
 
 
-def redeem_code(client, app, secret, code, *, verifier=None, redirect_uri=REDIRECT):
+def redeem_code(client, app, secret, code, *, verifier=DEFAULT, redirect_uri=REDIRECT):
+    if verifier is DEFAULT:
+        verifier = DEFAULT_VERIFIER
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
     if verifier:
         data["code_verifier"] = verifier

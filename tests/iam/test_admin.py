@@ -55,6 +55,7 @@ def client_form(**overrides) -> dict:
         "scopes": ["openid", "storage.read"],
         "audiences": "storage\n",
         "token_signing_alg": "RS256",
+        "pkce_required": "on",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -63,6 +64,7 @@ def client_form(**overrides) -> dict:
 def change_form(app: Application, **overrides) -> dict:
     data = client_form(
         name=app.name, client_kind=None, active="on" if app.is_active else None,
+        pkce_required="on" if app.pkce_required else None,
         grant_types=app.grant_types, redirect_uris="\n".join(app.redirect_uris.split()),
         scopes=list(app.allowed_scopes),
         audiences="\n".join(app.audiences),

@@ -93,10 +93,23 @@ def test_response_type_other_than_code_is_refused(client, user, portal, response
 
 def test_public_client_requires_pkce_s256(client, user, spa):
     sign_in(client, user)
-    r = client.get(code_request(spa))
+    r = client.get(code_request(spa, code_challenge=None))
     assert r.status_code == 302
     params = query_of(r["Location"])
     assert params["error"] == "invalid_request" and params["state"] == "xyz" and "code" not in params
+
+
+def test_confidential_clients_require_pkce_unless_registered_without_it(client, user, signing_key):
+    """RFC 9700 §2.1.1: PKCE for every client by default; --no-pkce only for legacy ones."""
+    from tests.factories import make_client
+
+    sign_in(client, user)
+    secure, _ = make_client("secure", grant_types=["authorization_code"], redirect_uris=[REDIRECT])
+    params = query_of(client.get(code_request(secure, code_challenge=None))["Location"])
+    assert params["error"] == "invalid_request" and "code" not in params
+    legacy, _ = make_client("legacy", grant_types=["authorization_code"], redirect_uris=[REDIRECT],
+                            pkce_required=False, skip_consent=True)
+    assert "code" in query_of(client.get(code_request(legacy, code_challenge=None))["Location"])
 
 
 def test_pkce_plain_is_refused(client, user, spa, portal):
@@ -610,7 +623,7 @@ def test_redirected_errors_carry_an_error_description(client, user, portal, spa,
     elif case == "pkce plain":
         url = code_request(app, code_challenge="a" * 43, code_challenge_method="plain")
     elif case == "no pkce for public client":
-        url = code_request(spa)
+        url = code_request(spa, code_challenge=None)
     elif case == "unsupported response_mode":
         url = code_request(app, response_mode="web_message")
     elif case == "invalid scope":

@@ -350,3 +350,15 @@ def test_listclients_and_deleteclient(client, signing_key):
     assert AuditEvent.objects.filter(action="client.delete").count() == 1
     with pytest.raises(CommandError):
         run("deleteclient", made["client_id"])
+
+
+def test_clients_require_pkce_unless_registered_with_no_pkce(signing_key):
+    secure = json.loads(run("createclient", "portal", "--grant-type", "authorization_code",
+                            "--redirect-uri", "https://p.example/cb", "--json"))
+    legacy = json.loads(run("createclient", "legacy", "--grant-type", "authorization_code",
+                            "--redirect-uri", "https://l.example/cb", "--no-pkce", "--json"))
+    assert secure["pkce_required"] is True and legacy["pkce_required"] is False
+    assert json.loads(run("updateclient", legacy["client_id"], "--pkce", "--json"))["pkce_required"] is True
+    with pytest.raises(CommandError, match="public client always needs PKCE"):
+        run("createclient", "spa", "--public", "--grant-type", "authorization_code",
+            "--redirect-uri", "https://s.example/cb", "--no-pkce")

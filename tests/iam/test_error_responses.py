@@ -93,9 +93,10 @@ def test_pkce_downgrade_verifier_without_challenge_is_invalid_grant(client, sign
     from tests.factories import make_user
     from tests.iam.oauth import obtain_code, pkce_pair, redeem_code, sign_in
 
-    app, secret = make_client("portal", grant_types=["authorization_code"], redirect_uris=[REDIRECT])
+    app, secret = make_client("portal", grant_types=["authorization_code"], redirect_uris=[REDIRECT],
+                              pkce_required=False)  # a legacy client
     sign_in(client, make_user("bob"))
-    code = obtain_code(client, app)  # no code_challenge
+    code = obtain_code(client, app, challenge=None)
     verifier, _ = pkce_pair()
     r = redeem_code(client, app, secret, code, verifier=verifier)
     assert "code_challenge" in assert_described(r, "invalid_grant")
