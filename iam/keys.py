@@ -192,6 +192,9 @@ class KeyStore:
 
     def jwks(self) -> dict:
         self._refresh()
+        if not self._published:  # never an empty key set: make the first key, as signing would
+            self.active_algorithms()
+            self._refresh()
         return {"keys": list(self._published)}
 
     def sign(self, claims: dict, *, alg: str = "RS256", typ: str = "JWT") -> str:

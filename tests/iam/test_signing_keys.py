@@ -269,3 +269,11 @@ def test_processes_racing_to_create_the_first_key_end_with_exactly_one_per_algor
         (key,) = _active(alg)
         assert {kid for a, kid in results if a == alg} == {key.kid}
     assert SigningKey.objects.count() == 2
+
+
+def test_jwks_on_a_database_without_keys_is_never_empty(client, pooled_keys):
+    from iam.models import SigningKey
+
+    assert not SigningKey.objects.exists()
+    keys = client.get("/jwks/").json()["keys"]
+    assert len(keys) == 1 and keys[0]["alg"] == "RS256"
