@@ -43,3 +43,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", account_views.home, name="home"),
 ]
+
+handler500 = "iam.views.errors.server_error"  # the layout, without a request context
