@@ -69,7 +69,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # The same backend, but its per-request health check asks the socket instead of
-        # sending SELECT 1 (iam/pgbackend/base.py).
+        # sending SELECT 1, except after a long idle (iam/pgbackend/base.py).
         DATABASES["default"]["ENGINE"] = "iam.pgbackend"
         # TCP keepalives every minute while idle keep the connection in the tables of NATs,
         # firewalls and load balancers, and find a vanished peer within 90 s; data unacknowledged
