@@ -24,7 +24,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bootstrap
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	@echo "IAM is serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	@echo "Starting IAM on $(HOST):$(PORT) (Ctrl-C to stop) ..."
 	$(VENV)/bin/gunicorn iam.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
 
 test: install

@@ -7,6 +7,8 @@ and sit idle while PostgreSQL answers. Each thread keeps its own database connec
 (CONN_MAX_AGE), so PostgreSQL sees workers x threads connections per host.
 """
 
+import logging
+import multiprocessing
 import os
 import shutil
 import socket
@@ -54,8 +56,50 @@ def on_starting(server):
                 raise SystemExit(f"IAM: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
             finally:
                 probe.close()
-        # gunicorn's own "Listening at" line is empty with reuse_port: the workers bind.
-        server.log.info("IAM: workers listen on %s:%s (one SO_REUSEPORT socket each)", host, port)
+    # With reuse_port the master binds nothing (each worker binds its own socket), so
+    # gunicorn's "Listening at:" line would name no address: fill it in.
+    logging.getLogger("gunicorn.error").addFilter(_ListeningAt(server))
+    _READY_WORKERS[:] = [multiprocessing.Value("i", 0)]  # shared with the workers forked later
+
+
+def _urls(cfg) -> str:
+    scheme = "https" if cfg.is_ssl else "http"
+    urls = []
+    for address in cfg.address:
+        if isinstance(address, tuple):
+            host = f"[{address[0]}]" if ":" in address[0] else address[0]
+            urls.append(f"{scheme}://{host}:{address[1]}")
+        else:
+            urls.append(f"unix:{address}")
+    return ",".join(urls)
+
+
+class _ListeningAt(logging.Filter):
+    def __init__(self, server):
+        super().__init__()
+        self.server = server
+
+    def filter(self, record):
+        if str(record.msg).startswith("Listening at:") and record.args and not record.args[0]:
+            record.args = (_urls(self.server.cfg), *record.args[1:])
+        return True
+
+
+# "IAM is serving on ..." only once the server answers: each worker has bound its socket when
+# it loads the application, and accepts right after post_worker_init; the last of the first
+# `workers` to get there says so (workers started later, after a crash or max_requests, do not).
+_READY_WORKERS = []
+
+
+def post_worker_init(worker):
+    if not _READY_WORKERS:
+        return
+    ready = _READY_WORKERS[0]
+    with ready.get_lock():
+        ready.value += 1
+        last = ready.value == worker.cfg.workers
+    if last:
+        worker.log.info("IAM is serving on %s/", _urls(worker.cfg).replace(",", "/ and "))
 
 
 # Prometheus metrics (iam/metrics.py): each worker writes its counters into one directory per

@@ -57,6 +57,15 @@ def _scope_names(value: str | None) -> tuple[str, ...]:
     return names
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+def _networks(value: str | None) -> tuple[Network, ...]:
+    """CIDRs (or single addresses) separated by commas or spaces."""
+    return tuple(ipaddress.ip_network(c, strict=False) for c in (value or "").replace(",", " ").split())
+
+
 @dataclass(frozen=True)
 class Config:
     issuer: str
@@ -73,6 +82,11 @@ class Config:
     # Set by gunicorn.conf.py (one fresh directory per server): the workers' Prometheus
     # metrics are kept there and summed at scrape time. Unset: this process's own metrics.
     metrics_dir: str | None = None
+    # Who may scrape /metrics (iam/metrics.py). Each one that is set must pass: a bearer token
+    # (IAM_METRICS_TOKEN) and an address list (IAM_METRICS_ALLOW). With neither set, loopback
+    # only; with only the token, any address (None: no address rule).
+    metrics_token: str | None = None
+    metrics_allow: tuple[Network, ...] | None = LOOPBACK
     access_token_lifetime: int = 3600
     refresh_token_lifetime: int = 30 * 24 * 3600
     id_token_lifetime: int = 3600
@@ -131,6 +145,8 @@ def load(environ: os._Environ | dict | None = None) -> Config:
         for c in env.get("IAM_TRUSTED_PROXY_CIDRS", "").split(",")
         if c.strip()
     )
+    metrics_token = env.get("IAM_METRICS_TOKEN") or None
+    metrics_allow = _networks(env.get("IAM_METRICS_ALLOW")) or (None if metrics_token else LOOPBACK)
     return Config(
         issuer=issuer,
         database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'iam.sqlite3'}",
@@ -144,6 +160,8 @@ def load(environ: os._Environ | dict | None = None) -> Config:
         allowed_hosts=allowed_hosts,
         var_dir=var_dir,
         metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
+        metrics_token=metrics_token,
+        metrics_allow=metrics_allow,
         access_token_lifetime=_int(env.get("IAM_ACCESS_TOKEN_LIFETIME"), 3600),
         refresh_token_lifetime=_int(env.get("IAM_REFRESH_TOKEN_LIFETIME"), 30 * 24 * 3600),
         id_token_lifetime=_int(env.get("IAM_ID_TOKEN_LIFETIME"), 3600),

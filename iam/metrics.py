@@ -5,11 +5,19 @@ that gunicorn.conf.py creates per server (``PROMETHEUS_MULTIPROC_DIR``), and a s
 them, so one scrape of one server reports all of its workers. Several hosts are several
 scrape targets. Counts only: no user, client or token identifiers, nothing secret.
 
-Gauges that describe the database (signing keys, accounts, clients) are read at scrape time.
+Gauges that describe the database (signing keys, accounts, clients) are read at scrape time
+and kept for a few seconds, per process: a flood of scrapes costs at most three GROUP BY
+queries per worker every ``DATABASE_GAUGES_TTL`` seconds.
+
+Only allowed scrapers get an answer (``scrape_refusal``): a bearer token (IAM_METRICS_TOKEN)
+and/or an address list (IAM_METRICS_ALLOW, loopback by default) -- not just the proxy config.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
+import threading
 import time
 
 from django.db.models import Count
@@ -17,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 
 from iam.conf import config
+from iam.errors import BearerError, OAuthError
 from iam.models import SUPPORTED_GRANT_TYPES
 
 HTTP_REQUESTS = Counter(
@@ -61,10 +70,77 @@ class MetricsMiddleware:
         return response
 
 
+_FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
+def _scraper_address(meta: dict) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Who is asking, or None when that cannot be known.
+
+    A request a proxy forwarded comes from the proxy's address (loopback, when nginx runs on
+    the same host): believing it would open /metrics to the whole internet. So a forwarded
+    request counts only from a trusted proxy (IAM_TRUSTED_PROXY_CIDRS), by the address that
+    proxy appended; from any other peer it has no known address."""
+    try:
+        peer = _unmapped(ipaddress.ip_address(meta.get("REMOTE_ADDR", "")))
+    except ValueError:
+        return None
+    if not any(meta.get(h) for h in _FORWARDING_HEADERS):
+        return peer
+    forwarded_for = meta.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded_for and any(peer in net for net in config.trusted_proxy_cidrs):
+        try:
+            return _unmapped(ipaddress.ip_address(forwarded_for.split(",")[-1].strip()))
+        except ValueError:
+            return None
+    return None
+
+
+def _unmapped(address):
+    # A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d.
+    return getattr(address, "ipv4_mapped", None) or address
+
+
+def scrape_refusal(request) -> OAuthError | None:
+    """Why this request may not read /metrics (None: it may). Checked before any query."""
+    if config.metrics_allow is not None:
+        address = _scraper_address(request.META)
+        if address is None or not any(address in net for net in config.metrics_allow):
+            return OAuthError("this address may not read metrics", error="access_denied", status=403)
+    if config.metrics_token:
+        scheme, _, presented = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            return BearerError(error="missing_token")
+        if not hmac.compare_digest(presented.strip().encode(), config.metrics_token.encode()):
+            return BearerError("wrong metrics token")
+    return None
+
+
+DATABASE_GAUGES_TTL = 5.0  # seconds
+_clock = time.monotonic  # tests move it
+
+
 class DatabaseCollector:
-    """State worth alerting on, read when scraped (a few COUNT queries)."""
+    """State worth alerting on, read when scraped (a few COUNT queries) and then kept for
+    DATABASE_GAUGES_TTL seconds in this process."""
+
+    def __init__(self):
+        self._lock = threading.Lock()  # gthread workers: one query set for concurrent scrapes
+        self._families: list | None = None
+        self._read_at = 0.0
 
     def collect(self):
+        with self._lock:
+            now = _clock()
+            if self._families is None or now - self._read_at >= DATABASE_GAUGES_TTL:
+                self._families = list(self._read())
+                self._read_at = now
+            return list(self._families)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._families = None
+
+    def _read(self):
         from django.contrib.auth import get_user_model
 
         from iam.models import Application, SigningKey
@@ -86,6 +162,9 @@ class DatabaseCollector:
         yield info
 
 
+DATABASE_GAUGES = DatabaseCollector()
+
+
 def exposition() -> tuple[bytes, str]:
     registry = CollectorRegistry()
     if config.metrics_dir:
@@ -95,7 +174,7 @@ def exposition() -> tuple[bytes, str]:
     else:
         for collector in (HTTP_REQUESTS, HTTP_DURATION, TOKENS_ISSUED, TOKEN_ERRORS, LOGINS):
             registry.register(collector)
-    registry.register(DatabaseCollector())
+    registry.register(DATABASE_GAUGES)
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 

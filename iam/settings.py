@@ -54,7 +54,9 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": dj_database_url.parse(config.database_url, conn_max_age=600)}
+# Persistent connections, recycled after 4 minutes: under the idle timeouts of most NATs and
+# load balancers that might sit between IAM and the database.
+DATABASES = {"default": dj_database_url.parse(config.database_url, conn_max_age=240)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several gunicorn workers share one SQLite file: wait for the write lock
     # instead of failing, and let readers proceed during writes.
@@ -67,8 +69,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # The same backend, but its per-request health check asks the socket instead of
-        # sending SELECT 1 (iam/pgbackend/base.py).
+        # sending SELECT 1, except after a long idle (iam/pgbackend/base.py).
         DATABASES["default"]["ENGINE"] = "iam.pgbackend"
+        # TCP keepalives every minute while idle keep the connection in the tables of NATs,
+        # firewalls and load balancers, and find a vanished peer within 90 s; data unacknowledged
+        # for 30 s (a query into a black hole) ends the connection instead of hanging for ~15
+        # minutes. libpq options; a DATABASE_URL query string (?keepalives_idle=...) wins.
+        for _option, _value in {"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10,
+                                "keepalives_count": 3, "tcp_user_timeout": 30_000}.items():
+            DATABASES["default"].setdefault("OPTIONS", {}).setdefault(_option, _value)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -45,3 +45,5 @@ urlpatterns = [
     *([path("admin/", admin.site.urls)] if config.admin_enabled else []),
     path("", account_views.home, name="home"),
 ]
+
+handler500 = "iam.views.errors.server_error"  # the layout, without a request context

@@ -78,9 +78,12 @@ def healthz(request):
 
 @require_GET
 def metrics(request):
-    """Prometheus text format. Counts only; keep it off the public proxy (README)."""
-    from iam.metrics import exposition
+    """Prometheus text format, for allowed scrapers only (IAM_METRICS_ALLOW / IAM_METRICS_TOKEN)."""
+    from iam.metrics import exposition, scrape_refusal
 
+    refusal = scrape_refusal(request)
+    if refusal is not None:
+        return refusal.as_response()
     body, content_type = exposition()
     response = HttpResponse(body, content_type=content_type)
     response["Cache-Control"] = "no-store"
