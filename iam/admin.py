@@ -28,6 +28,7 @@ from oauth2_provider.models import (
 
 from accounts.admin_forms import ServiceForm
 from iam.claims import STANDARD_SCOPES
+from iam.conf import config
 from iam.models import SIGNING_ALGORITHMS, SUPPORTED_GRANT_TYPES, Application
 from iam.services.clients import ClientError, create_client, known_scopes, update_client
 
@@ -43,6 +44,8 @@ for _model in (
 ):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
+
+admin.site.site_header = admin.site.site_title = f"{config.organisation_name} administration"
 
 _GRANT_TYPE_HELP = {
     "authorization_code": "people sign in through a browser (needs a redirect URI)",
