@@ -24,6 +24,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "iam.metrics.MetricsMiddleware",
+    "iam.middleware.ProtocolEndpointsMiddleware",  # machine endpoints stop here (see the class)
     "django.middleware.security.SecurityMiddleware",
     "iam.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

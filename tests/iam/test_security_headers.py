@@ -32,3 +32,14 @@ def test_json_endpoints_carry_no_page_policy(client, signing_key):
 def test_admin_may_use_inline_styles_only(client):
     csp = client.get("/admin/login/")["Content-Security-Policy"]
     assert "style-src 'self' 'unsafe-inline'" in csp and "script-src 'self';" in csp
+
+
+@pytest.mark.parametrize("path", ["/token/", "/introspect/", "/userinfo/", "/jwks/",
+                                  "/.well-known/openid-configuration"])
+def test_machine_endpoints_keep_security_headers_and_host_check(client, signing_key, path):
+    """They skip the session/CSRF/messages middleware (iam.middleware.ProtocolEndpointsMiddleware)
+    but not SecurityMiddleware's headers nor the ALLOWED_HOSTS check."""
+    r = client.get(path)
+    assert r["X-Content-Type-Options"] == "nosniff"
+    assert not r.cookies
+    assert client.get(path, HTTP_HOST="evil.example").status_code == 400
