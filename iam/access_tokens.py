@@ -55,8 +55,19 @@ def signed_access_token_claims(raw) -> dict | None:
     return claims
 
 
-def active_access_token(raw) -> ActiveAccessToken | None:
-    claims = signed_access_token_claims(raw)
+def token_user_id(claims: dict) -> str | None:
+    """The user a token is for; None for a client's own token (its subject is the client)."""
+    return None if claims["sub"] == claims["client_id"] else claims["sub"]
+
+
+def revocation_keys(claims: dict) -> list[str]:
+    return revocation.keys_for(jti=claims["jti"], user_id=token_user_id(claims), client_id=claims["client_id"])
+
+
+def active_access_token(raw, *, claims: dict | None = None, revocations=None) -> ActiveAccessToken | None:
+    """The token behind ``raw`` if it is active. ``claims`` and ``revocations`` (rows for
+    ``revocation_keys(claims)``) may come from the caller, which fetched them already."""
+    claims = claims if claims is not None else signed_access_token_claims(raw)
     if claims is None:
         return None
     now = time.time()
@@ -65,11 +76,12 @@ def active_access_token(raw) -> ActiveAccessToken | None:
     nbf = claims.get("nbf")
     if nbf is not None and (not _number(nbf) or nbf > now + CLOCK_LEEWAY):
         return None
-    client_id, sub = claims["client_id"], claims["sub"]
-    # A client's own token has the client as its subject (iam.claims.access_token_claims).
-    user_id = None if sub == client_id else sub
-    if revocation.is_revoked(jti=claims["jti"], user_id=user_id, client_id=client_id,
-                             issued_at_ms=revocation.issued_ms(claims)):
+    client_id, user_id = claims["client_id"], token_user_id(claims)
+    issued_at_ms = revocation.issued_ms(claims)
+    if revocations is not None:
+        if revocation.revoked_by(revocations, issued_at_ms):
+            return None
+    elif revocation.is_revoked(jti=claims["jti"], user_id=user_id, client_id=client_id, issued_at_ms=issued_at_ms):
         return None
     user = None
     if user_id is not None:

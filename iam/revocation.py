@@ -52,7 +52,7 @@ def issued_ms(claims: dict) -> int | None:
     return None
 
 
-def _keys(*, jti: str | None, user_id: str | None, client_id: str | None) -> list[str]:
+def keys_for(*, jti: str | None, user_id: str | None, client_id: str | None) -> list[str]:
     keys = []
     if jti:
         keys.append(JTI_PREFIX + jti)
@@ -83,16 +83,23 @@ def is_revoked(*, jti: str | None, user_id: str | None, client_id: str | None, i
     """Is a token with this ``jti``, of this user and client, minted at ``issued_at_ms``, revoked?
 
     A token whose issue time is unknown counts as minted before any epoch."""
-    keys = _keys(jti=jti, user_id=user_id, client_id=client_id)
+    keys = keys_for(jti=jti, user_id=user_id, client_id=client_id)
     if not keys:
         return False
     with connection.cursor() as cursor:
         cursor.execute(_lookup_sql(len(keys)), keys)
         rows = cursor.fetchall()
+    return revoked_by(rows, issued_at_ms)
+
+
+def revoked_by(rows, issued_at_ms: int | None) -> bool:
+    """Do these revocation rows (key, not_before_ms), found for a token, revoke it?"""
     for key, not_before_ms in rows:
         if key.startswith(JTI_PREFIX):
             return True
-        if issued_at_ms is None or issued_at_ms < not_before_ms:
+        # Ties count as before: a token minted in the very millisecond of a revocation may have
+        # been minted before it.
+        if issued_at_ms is None or issued_at_ms <= not_before_ms:
             return True
     return False
 

@@ -16,8 +16,13 @@ from oauth2_provider.views import TokenView as DotTokenView
 
 from iam import claims as claims_module
 from iam import revocation
-from iam.access_tokens import active_access_token
-from iam.client_auth import authenticate_confidential_client
+from iam.access_tokens import active_access_token, revocation_keys, signed_access_token_claims
+from iam.client_auth import (
+    authenticate_confidential_client,
+    client_credentials,
+    load_client_and_revocations,
+    verified_client,
+)
 from iam.conf import config
 from iam.errors import BearerError, InvalidClient, InvalidRequest, OAuthError, UnauthorizedClient, restate_library_error
 from iam.metrics import record_token_response
@@ -125,14 +130,21 @@ class IntrospectView(OAuthEndpointMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
+        raw = request.POST.get("token") or ""
+        hint = request.POST.get("token_type_hint")
+        # Verifying the signature first (CPU only) lets one statement bring both the client's
+        # row and the token's revocation rows.
+        claims = signed_access_token_claims(raw) if hint != "refresh_token" else None
         try:
-            client = authenticate_confidential_client(request)
-            raw = request.POST.get("token")
+            client_id, secret = client_credentials(request)
+            row, revocations = load_client_and_revocations(client_id, revocation_keys(claims) if claims else ())
+            client = verified_client(row, secret)
             if not raw:
                 raise OAuthError("the token parameter is required")
         except OAuthError as error:
             return error.as_response()
-        hint = request.POST.get("token_type_hint")
+        if claims is not None:
+            return self._json(self._access(raw, client, claims, revocations))
         lookups = [self._access, self._refresh]
         if hint == "refresh_token":
             lookups.reverse()
@@ -148,10 +160,10 @@ class IntrospectView(OAuthEndpointMixin, View):
         response["Cache-Control"] = "no-store"
         return response
 
-    def _access(self, raw, client):
-        token = active_access_token(raw)
+    def _access(self, raw, client, claims=None, revocations=None):
+        token = active_access_token(raw, claims=claims, revocations=revocations)
         if token is None:
-            return None
+            return INACTIVE if claims is not None else None
         if token.client_id != client.client_id and not client.may_introspect_any_token:
             return INACTIVE
         return claims_module.introspection_claims(

@@ -41,13 +41,14 @@ def test_client_credentials_token_is_one_select_and_no_write(client, service):
     assert statements(queries) == ["SELECT"]
 
 
-def test_introspection_is_one_revocation_select(client, service, resource_server):
+def test_introspection_is_one_select(client, service, resource_server):
     app, secret = service
     token = issue(client, app, secret).json()["access_token"]
     rs, rs_secret = resource_server
     with CaptureQueriesContext(connection) as queries:
         r = client.post("/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic(rs.client_id, rs_secret))
     assert r.status_code == 200 and r.json()["active"] is True
-    # the resource server's client row, then the revocation lookup (deny-list and epochs)
-    assert statements(queries) == ["SELECT", "SELECT"]
-    assert "iam_revocation" in queries.captured_queries[1]["sql"]
+    # the resource server's client row and the token's revocation rows (deny-list, epochs),
+    # in one statement
+    assert statements(queries) == ["SELECT"]
+    assert "iam_revocation" in queries.captured_queries[0]["sql"]
