@@ -9,8 +9,8 @@ from iam.models import GRANT_DEVICE_CODE, GRANT_PASSWORD
 
 
 class _IDTokenIssuer(OpenIDGrantTypeBase):
-    """oauthlib's ID token assembly (aud, iat, at_hash; then our validator's claims, signature
-    and IDToken row), for grants its OpenID layer does not wrap."""
+    """oauthlib's ID token assembly (aud, iat, at_hash; then our validator's claims and
+    signature), for grants its OpenID layer does not wrap. ID tokens are not stored."""
 
     def __init__(self, request_validator):
         self.proxy_target = None  # nothing to proxy to; set first, __getattr__ reads it
@@ -26,7 +26,7 @@ class _TokenHandlerWithIDToken:
 
     def create_token(self, request, *args, **kwargs):
         token = self._inner.create_token(request, *args, **kwargs)
-        # Before the grant saves the token: DOT links the ID token's row to the access token.
+        # Before the grant saves the token, as oauthlib's OpenID grants do.
         return self._issuer.add_id_token(token, self, request)
 
 

@@ -7,8 +7,9 @@ from iam.services.housekeeping import purge_expired
 
 class Command(BaseCommand):
     help = (
-        "Delete expired access, ID and refresh tokens, codes and device codes, and the replay and "
-        "token-family records nothing can use any more. Safe to run from cron at any time."
+        "Delete expired or dead refresh tokens and their families, codes, device codes, replay records "
+        "and revocations nothing can concern any more (access tokens are not stored). Safe to run "
+        "from cron at any time."
     )
 
     def add_arguments(self, parser):
