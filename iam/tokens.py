@@ -21,8 +21,13 @@ def access_token_lifetime(request) -> int:
     return request.client.effective_access_token_lifetime()
 
 
-def default_audience(client) -> list[str]:
-    return list(client.audiences) or [client.client_id]
+def default_audience(client, scopes=()) -> list[str]:
+    """What a token is for when the client did not say: its registered audiences, else itself.
+    A token for a user's sign-in (``openid``) is also for the client itself, so that it may
+    read userinfo with it (which refuses tokens meant only for other audiences)."""
+    if not client.audiences:
+        return [client.client_id]
+    return ([client.client_id] if "openid" in scopes else []) + list(client.audiences)
 
 
 def audience_values(pairs) -> list[str]:
@@ -48,14 +53,14 @@ class AudienceRefused(ValueError):
     pass
 
 
-def resolve_audience(client, requested: list[str], granted: list[str] | None = None) -> list[str]:
+def resolve_audience(client, requested: list[str], granted: list[str] | None = None, scopes=()) -> list[str]:
     """The audience of a new access token: what was asked for, if this client may have it.
 
     A refreshed token keeps the audience its family was granted (``granted``) and can only
     narrow it; otherwise the client may ask for any audience it was registered with.
     """
     if not requested:
-        return list(granted) if granted else default_audience(client)
+        return list(granted) if granted else default_audience(client, scopes)
     allowed = set(granted) if granted else set(client.audiences) | {client.client_id}
     if any(a not in allowed for a in requested):
         raise AudienceRefused("the requested audience is not allowed for this client")
@@ -66,7 +71,8 @@ def check_audience(request) -> None:
     """oauthlib post_token validator around ``resolve_audience`` (invalid_target, RFC 8707)."""
     granted = getattr(request, "iam_family_audience", None) if request.grant_type == "refresh_token" else None
     try:
-        request.iam_audience = resolve_audience(request.client, requested_audience(request), granted)
+        request.iam_audience = resolve_audience(request.client, requested_audience(request), granted,
+                                                request.scopes or ())
     except AudienceRefused as exc:
         raise errors.CustomOAuth2Error(error="invalid_target", description=str(exc), request=request) from None
 
@@ -87,7 +93,7 @@ def generate_access_token(request) -> str:
         client=client,
         user=None if request.grant_type == "client_credentials" else request.user,
         scopes=request.scopes or [],
-        audience=getattr(request, "iam_audience", None) or default_audience(client),
+        audience=getattr(request, "iam_audience", None) or default_audience(client, request.scopes or ()),
         lifetime=request.expires_in,
         auth_time=getattr(request, "iam_auth_time", None),
     )

@@ -330,3 +330,13 @@ def test_password_change_makes_earlier_tokens_inactive(client, portal, user, res
     set_password(actor="tests", user=user, password="a whole new passphrase 42")
     assert introspect(client, resource_server, tokens["access_token"]) == {"active": False}
     assert refresh(client, app, secret, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_a_portal_with_registered_audiences_still_reads_userinfo_with_its_sign_in_token(client, signing_key, user):
+    """Its sign-in token (openid, no audience asked) is also for the portal itself."""
+    app, secret = make_client("portal3", grant_types=["authorization_code"], redirect_uris=[REDIRECT],
+                              audiences=["storage"])
+    tokens = code_flow_tokens(client, app, secret, user, scope="openid profile")
+    assert userinfo_status(client, tokens["access_token"]) == 200
+    aud = json.loads(keys.b64url_decode(tokens["access_token"].split(".")[1]))["aud"]
+    assert aud == [app.client_id, "storage"]
