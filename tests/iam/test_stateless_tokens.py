@@ -253,8 +253,9 @@ def test_revocation_check_is_one_statement(client, portal, user, resource_server
     assert len(revocation_queries) == 1
 
 
-def test_disabled_client_stops_at_once_even_after_a_queryset_update(client, service):
-    app, secret = service
+@pytest.mark.django_db(transaction=True)  # outside a transaction, where a per-worker cache would serve
+def test_disabled_client_stops_at_once_even_after_a_queryset_update(client, signing_key):
+    app, secret = make_client("svc", grant_types=["client_credentials"], scopes=["api"])
     cc_token(client, app, secret)
     Application.objects.filter(pk=app.pk).update(is_active=False)
     r = client.post("/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(app.client_id, secret))
