@@ -29,8 +29,9 @@ from oauth2_provider.models import (
 from accounts.admin_forms import ServiceForm
 from iam.claims import STANDARD_SCOPES
 from iam.conf import config
-from iam.models import SIGNING_ALGORITHMS, SUPPORTED_GRANT_TYPES, Application
+from iam.models import SIGNING_ALGORITHMS, SUPPORTED_GRANT_TYPES, Application, TokenFamily
 from iam.services.clients import ClientError, create_client, known_scopes, update_client
+from iam.services.revocation import revoke_family
 
 # Access tokens, ID tokens and codes are the token engine's business, not an operator's (and
 # access and ID tokens are on their way out of the database); refresh tokens are shown
@@ -319,6 +320,39 @@ class RefreshTokenAdmin(admin.ModelAdmin):
     fields = ("id", "user", "application", "created", "updated", "revoked")
     readonly_fields = fields
     actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TokenFamily)
+class AuthorizationAdmin(admin.ModelAdmin):
+    """What users have authorized: one row per refresh-token family (user, client, granted
+    scope). Read-only; the one action revokes through the service (refresh tokens and the
+    unexpired access tokens issued from them, audited)."""
+
+    list_display = ("user", "application", "scope", "created", "live")
+    list_select_related = ("user", "application")
+    search_fields = ("user__username", "application__name", "application__client_id")
+    fields = ("id", "user", "application", "scope", "audience", "auth_time", "amr", "created")
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    @admin.display(boolean=True, description="live")
+    def live(self, family):
+        return get_refresh_token_model().objects.filter(token_family=family.id, revoked__isnull=True).exists()
+
+    @admin.action(description="Revoke the selected authorizations (their refresh and access tokens)")
+    def revoke(self, request, queryset):
+        for family in queryset:
+            revoke_family(actor=request.user, family_id=family.id, reason="revoked_by_administrator")
+        self.message_user(request, f"{queryset.count()} authorization(s) revoked.", messages.SUCCESS)
 
     def has_add_permission(self, request):
         return False

@@ -125,6 +125,10 @@ class TokenFamily(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = "authorized application (refresh-token family)"
+        verbose_name_plural = "authorized applications (refresh-token families)"
+
     def remember_access_token(self, jti: str, exp: int, now: int) -> None:
         """Add an issued access token, dropping those that have expired (they need no deny-listing)."""
         self.access_tokens = [[j, e] for j, e in self.access_tokens if e > now] + [[jti, exp]]

@@ -22,4 +22,8 @@ class Migration(migrations.Migration):
             name='pkce_required',
             field=models.BooleanField(default=True, help_text='authorization requests must carry a PKCE S256 challenge (always, for public clients); off only for a legacy confidential client that cannot send one'),
         ),
+        migrations.AlterModelOptions(
+            name='tokenfamily',
+            options={'verbose_name': 'authorized application (refresh-token family)', 'verbose_name_plural': 'authorized applications (refresh-token families)'},
+        ),
     ]

@@ -389,3 +389,26 @@ def test_groups_and_members_added_in_admin_go_through_the_services(client, opera
     assert r.status_code == 302, r.content
     assert user.active_group_paths() == ["cms/analysis"]
     assert AuditEvent.objects.get(action="group.member_add").actor == "user:operator"
+
+
+def test_admin_lists_authorizations_and_revokes_them_through_the_service(client, operator, signing_key):
+    from iam.access_tokens import active_access_token
+    from iam.models import TokenFamily
+    from tests.factories import DEFAULT_PASSWORD
+    from tests.iam.oauth import basic
+
+    make_user("gus")
+    app, secret = make_client("cli", grant_types=["password", "refresh_token"])
+    tokens = client.post("/token/", {"grant_type": "password", "username": "gus", "password": DEFAULT_PASSWORD,
+                                     "scope": "openid offline_access"},
+                         HTTP_AUTHORIZATION=basic(app.client_id, secret)).json()
+    family = TokenFamily.objects.get()
+    listing = client.get("/admin/iam/tokenfamily/")
+    assert listing.status_code == 200 and "gus" in listing.content.decode()
+    r = client.post("/admin/iam/tokenfamily/", {"action": "revoke", "_selected_action": [str(family.pk)]})
+    assert r.status_code == 302
+    assert active_access_token(tokens["access_token"]) is None
+    refreshed = client.post("/token/", {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+                            HTTP_AUTHORIZATION=basic(app.client_id, secret))
+    assert refreshed.json()["error"] == "invalid_grant"
+    assert AuditEvent.objects.filter(action="token.family_revoked", actor="user:operator").count() == 1
