@@ -25,7 +25,7 @@ run: install
 	$(PY) manage.py bootstrap
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo "Starting IAM on $(HOST):$(PORT) (Ctrl-C to stop) ..."
-	$(VENV)/bin/gunicorn iam.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
+	$(PY) -m iam.serve --bind $(HOST):$(PORT) --workers $(WORKERS) -- --access-log
 
 test: install
 	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc

@@ -526,10 +526,10 @@ def print_table(results: dict, peer_results: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--server", choices=SERVERS, default="gunicorn-gthread",
-                        help="IAM's WSGI server: gunicorn with gunicorn.conf.py (gthread, the default), the same "
-                             "with sync workers, or granian (WSGI interface, same workers, threads as "
-                             "gunicorn.conf.py)")
+    parser.add_argument("--server", choices=SERVERS, default="granian",
+                        help="IAM's WSGI server: granian (the documented server, as python -m iam.serve runs it: "
+                             "WSGI interface, same workers, threads as gunicorn.conf.py; the default), gunicorn "
+                             "with gunicorn.conf.py (gthread), or the same with sync workers")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
     parser.add_argument("--config", default=None,
                         help="gunicorn config file (default: gunicorn.conf.py in the repo root, if present)")
@@ -564,7 +564,7 @@ def main(argv=None) -> int:
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
         return 2
     if opts.server == "granian" and not Path(GRANIAN).exists():
-        print("granian not found in the venv: pip install -r requirements-dev.txt", file=sys.stderr)
+        print("granian not found in the venv: pip install -r requirements.txt", file=sys.stderr)
         return 2
     scenarios = opts.scenario or DEFAULT_SCENARIOS
 

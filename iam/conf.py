@@ -79,7 +79,7 @@ class Config:
     debug: bool
     allowed_hosts: tuple[str, ...]
     var_dir: Path
-    # Set by gunicorn.conf.py (one fresh directory per server): the workers' Prometheus
+    # Set by iam.serve or gunicorn.conf.py (one fresh directory per server): the workers' Prometheus
     # metrics are kept there and summed at scrape time. Unset: this process's own metrics.
     metrics_dir: str | None = None
     # Who may scrape /metrics (iam/metrics.py). Each one that is set must pass: a bearer token

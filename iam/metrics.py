@@ -1,7 +1,7 @@
 """Prometheus metrics, served at /metrics (INTERFACES.md).
 
-Counters are process-local; under gunicorn each worker writes its own into the directory
-that gunicorn.conf.py creates per server (``PROMETHEUS_MULTIPROC_DIR``), and a scrape sums
+Counters are process-local; each worker writes its own into the directory that ``iam.serve``
+(or gunicorn.conf.py) creates per server (``PROMETHEUS_MULTIPROC_DIR``), and a scrape sums
 them, so one scrape of one server reports all of its workers. Several hosts are several
 scrape targets. Counts only: no user, client or token identifiers, nothing secret.
 

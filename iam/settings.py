@@ -59,7 +59,7 @@ TEMPLATES = [
 # load balancers that might sit between IAM and the database.
 DATABASES = {"default": dj_database_url.parse(config.database_url, conn_max_age=240)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several gunicorn workers share one SQLite file: wait for the write lock
+    # Several workers share one SQLite file: wait for the write lock
     # instead of failing, and let readers proceed during writes.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,

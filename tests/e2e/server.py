@@ -1,4 +1,4 @@
-"""Start the real IAM (gunicorn, 2 workers) on a free loopback port against its own database.
+"""Start the real IAM (`python -m iam.serve`: granian, 2 workers) on a free loopback port against its own database.
 
 The database is a fresh PostgreSQL database when DATABASE_URL is set (as in CI), otherwise a
 fresh SQLite file. Setup goes through the real CLI (`manage.py migrate / bootstrap /
@@ -50,7 +50,7 @@ def _admin_sql(base_url: str, sql: str) -> None:
 
 
 class Deployment:
-    """One database + shared secret; any number of gunicorn servers on it."""
+    """One database + shared secret; any number of servers on it."""
 
     def __init__(self, issuer_port: int | None = None):
         self.tmp = tempfile.TemporaryDirectory(prefix="iam-e2e-")
@@ -102,10 +102,9 @@ class Deployment:
 
     def start_server(self, port: int | None = None, workers: int = 2, extra_env: dict | None = None) -> str:
         port = port or self.port
-        log = open(Path(self.tmp.name) / f"gunicorn-{port}.log", "w")
+        log = open(Path(self.tmp.name) / f"server-{port}.log", "w")
         proc = subprocess.Popen(
-            [GUNICORN, "iam.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-             "--graceful-timeout", "2"],
+            [PYTHON, "-m", "iam.serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
             cwd=ROOT, env={**self.env, **(extra_env or {})}, stdout=log, stderr=subprocess.STDOUT,
         )
         self.servers.append(proc)
@@ -113,13 +112,13 @@ class Deployment:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {(Path(self.tmp.name) / f'gunicorn-{port}.log').read_text()}")
+                raise RuntimeError(f"server exited: {(Path(self.tmp.name) / f'server-{port}.log').read_text()}")
             try:
                 if httpx.get(url + "/healthz", timeout=1).status_code == 200:
                     return url
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError("gunicorn did not come up")
+        raise RuntimeError("server did not come up")
 
     def close(self) -> None:
         for proc in self.servers:
