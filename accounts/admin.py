@@ -35,8 +35,22 @@ class AdminLoginForm(AdminAuthenticationForm):
 admin.site.login_form = AdminLoginForm
 
 
+class ServiceAdminMixin:
+    """For admins whose forms change things through a service (``ServiceForm.for_actor``):
+    the form has done the work by the time Django would save, so the admin saves nothing."""
+
+    def get_form(self, request, obj=None, **kwargs):
+        return super().get_form(request, obj, **kwargs).for_actor(request.user)
+
+    def save_model(self, request, obj, form, change):
+        """Nothing to save: the form made the change through a service."""
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing related is edited on these pages."""
+
+
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "is_active", "is_staff")
     form = UserChangeForm
     add_form = UserAddForm
@@ -65,15 +79,6 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return self.change_readonly_fields if obj is not None else ()
-
-    def get_form(self, request, obj=None, **kwargs):
-        return super().get_form(request, obj, **kwargs).for_actor(request.user)
-
-    def save_model(self, request, obj, form, change):
-        """Nothing to save: the form made the change through accounts.services.users."""
-
-    def save_related(self, request, form, formsets, change):
-        """Group memberships and permissions are not edited on this page."""
 
     def has_delete_permission(self, request, obj=None):
         # No service deletes accounts; deactivate them instead.
@@ -174,10 +179,8 @@ class GroupAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("at", "actor", "action", "target_type", "target_id")
-    list_filter = ("action",)
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """Shown, never added, changed or deleted here (only services write)."""
 
     def has_add_permission(self, request):
         return False
@@ -187,3 +190,9 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyModelAdmin):
+    list_display = ("at", "actor", "action", "target_type", "target_id")
+    list_filter = ("action",)

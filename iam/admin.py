@@ -26,11 +26,12 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 
+from accounts.admin import ReadOnlyModelAdmin, ServiceAdminMixin
 from accounts.admin_forms import ServiceForm
 from iam.claims import STANDARD_SCOPES
 from iam.conf import config
 from iam.models import SIGNING_ALGORITHMS, SUPPORTED_GRANT_TYPES, Application, TokenFamily
-from iam.services.clients import ClientError, create_client, known_scopes, update_client
+from iam.services.clients import ClientError, create_client, delete_client, known_scopes, update_client
 from iam.services.revocation import revoke_family
 
 # Access tokens, ID tokens and codes are the token engine's business, not an operator's (and
@@ -195,7 +196,7 @@ class ClientForm(ServiceForm):
 
 
 @admin.register(Application)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = ClientForm
     list_display = ("name", "client_type", "is_active", "grants", "client_id")
     list_filter = ("client_type", "is_active")
@@ -221,18 +222,12 @@ class ClientAdmin(admin.ModelAdmin):
             ("Tokens", {"fields": tokens}),
         ]
 
-    def get_form(self, request, obj=None, **kwargs):
-        return super().get_form(request, obj, **kwargs).for_actor(request.user)
+    def delete_model(self, request, obj):
+        delete_client(actor=request.user, client=obj)  # audited; its tokens become inactive
 
-    def save_model(self, request, obj, form, change):
-        """Nothing to save: the form made the change through iam.services.clients."""
-
-    def save_related(self, request, form, formsets, change):
-        """Nothing related is edited here (owners arrive with their own service)."""
-
-    def has_delete_permission(self, request, obj=None):
-        # No service deletes clients yet; deleting here would drop their tokens unaudited.
-        return False
+    def delete_queryset(self, request, queryset):
+        for client in queryset:
+            delete_client(actor=request.user, client=client)
 
     @admin.display(description="grant types")
     def grants(self, obj):
@@ -311,7 +306,7 @@ class ClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(get_refresh_token_model())
-class RefreshTokenAdmin(admin.ModelAdmin):
+class RefreshTokenAdmin(ReadOnlyModelAdmin):
     """Refresh tokens, read-only: issued, rotated and revoked by the token engine only."""
 
     list_display = ("id", "user", "application", "created", "revoked")
@@ -321,18 +316,9 @@ class RefreshTokenAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = None
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(TokenFamily)
-class AuthorizationAdmin(admin.ModelAdmin):
+class AuthorizationAdmin(ReadOnlyModelAdmin):
     """What users have authorized: one row per refresh-token family (user, client, granted
     scope). Read-only; the one action revokes through the service (refresh tokens and the
     unexpired access tokens issued from them, audited)."""
@@ -353,12 +339,3 @@ class AuthorizationAdmin(admin.ModelAdmin):
         for family in queryset:
             revoke_family(actor=request.user, family_id=family.id, reason="revoked_by_administrator")
         self.message_user(request, f"{queryset.count()} authorization(s) revoked.", messages.SUCCESS)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -135,3 +135,48 @@ class Deployment:
             except Exception:  # noqa: BLE001 - best effort cleanup
                 pass
         self.tmp.cleanup()
+
+
+class LoggedProcess:
+    """A server process whose output lines a test can wait for (the start-up tests)."""
+
+    def __init__(self, args: list[str], env: dict, on_stop=None):
+        import queue
+        import threading
+
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.STDOUT, stdout=subprocess.PIPE,
+                                     text=True)
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._on_stop = on_stop
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self._queue.put(line)
+
+    def wait_for(self, text: str, timeout: float = 30) -> str:
+        import queue
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self.lines.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"no {text!r} in:\n{''.join(self.lines)}")
+
+    def stop(self) -> tuple[int, str]:
+        """SIGTERM; the exit status and everything the process said."""
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        time.sleep(0.2)  # let the reader drain
+        while not self._queue.empty():
+            self.lines.append(self._queue.get())
+        if self._on_stop:
+            self._on_stop()
+        return code, "".join(self.lines)
+

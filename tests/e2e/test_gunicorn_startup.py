@@ -4,67 +4,33 @@
 from __future__ import annotations
 
 import os
-import queue
 import re
 import secrets
 import signal
-import subprocess
 import tempfile
-import threading
 import time
 
 import httpx
 import pytest
 
-from tests.e2e.server import GUNICORN, ROOT, free_port
+from tests.e2e.server import GUNICORN, LoggedProcess, free_port
 
 pytestmark = pytest.mark.e2e
 
 
-class Server:
-    def __init__(self, port: int, workers: int):
-        self.tmp = tempfile.TemporaryDirectory(prefix="iam-startup-")
-        env = {**os.environ, "IAM_VAR_DIR": self.tmp.name, "SECRET_KEY": secrets.token_urlsafe(40),
-               "IAM_ISSUER": f"http://127.0.0.1:{port}", "DATABASE_URL": f"sqlite:///{self.tmp.name}/iam.sqlite3",
-               "DJANGO_SETTINGS_MODULE": "iam.settings"}
-        self.proc = subprocess.Popen(
-            [GUNICORN, "iam.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-             "--graceful-timeout", "2"],
-            cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self._queue.put(line)
-
-    def wait_for(self, text: str, timeout: float = 30) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self._queue.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            self.lines.append(line)
-            if text in line:
-                return line
-        raise AssertionError(f"no {text!r} in:\n{''.join(self.lines)}")
-
-    def stop(self) -> str:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=20)
-        time.sleep(0.2)  # let the reader drain
-        while not self._queue.empty():
-            self.lines.append(self._queue.get())
-        self.tmp.cleanup()
-        return "".join(self.lines)
+def start(port: int, workers: int) -> LoggedProcess:
+    tmp = tempfile.TemporaryDirectory(prefix="iam-startup-")
+    env = {**os.environ, "IAM_VAR_DIR": tmp.name, "SECRET_KEY": secrets.token_urlsafe(40),
+           "IAM_ISSUER": f"http://127.0.0.1:{port}", "DATABASE_URL": f"sqlite:///{tmp.name}/iam.sqlite3",
+           "DJANGO_SETTINGS_MODULE": "iam.settings"}
+    return LoggedProcess([GUNICORN, "iam.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+                          "--graceful-timeout", "2"], env, on_stop=tmp.cleanup)
 
 
 def test_server_says_it_serves_only_once_it_answers_and_names_its_address():
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = Server(port, workers=2)
+    server = start(port, workers=2)
     try:
         server.wait_for("IAM is serving on")
         # At that moment, without a retry, the server answers.
@@ -76,7 +42,7 @@ def test_server_says_it_serves_only_once_it_answers_and_names_its_address():
         time.sleep(2)
         assert httpx.get(url + "/healthz", timeout=5).status_code == 200
     finally:
-        log = server.stop()
+        _code, log = server.stop()
     assert f"Listening at: {url} (" in log  # not empty: with reuse_port the workers bind
     assert log.count("IAM is serving on") == 1 and f"IAM is serving on {url}/\n" in log
     startup = log[:log.index("IAM is serving on")]

@@ -4,63 +4,31 @@ Prometheus directory per server, "IAM is serving on ..." once it answers, worker
 from __future__ import annotations
 
 import os
-import queue
 import re
 import secrets
 import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 
 import httpx
 import pytest
 
-from tests.e2e.server import PYTHON, ROOT, free_port
+from tests.e2e.server import PYTHON, ROOT, LoggedProcess, free_port
 
 pytestmark = pytest.mark.e2e
 
 
-class Server:
-    def __init__(self, port: int, workers: int = 2):
-        self.tmp = tempfile.TemporaryDirectory(prefix="iam-serve-")
-        self.env = {**os.environ, "IAM_VAR_DIR": self.tmp.name, "SECRET_KEY": secrets.token_urlsafe(40),
-                    "IAM_ISSUER": f"http://127.0.0.1:{port}", "DATABASE_URL": f"sqlite:///{self.tmp.name}/iam.sqlite3",
-                    "DJANGO_SETTINGS_MODULE": "iam.settings"}
-        self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=self.env, check=True)
-        self.proc = subprocess.Popen(
-            [PYTHON, "-m", "iam.serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-            cwd=ROOT, env=self.env, stderr=subprocess.STDOUT, stdout=subprocess.PIPE, text=True)
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self._queue.put(line)
-
-    def wait_for(self, text: str, timeout: float = 30) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self._queue.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            self.lines.append(line)
-            if text in line:
-                return line
-        raise AssertionError(f"no {text!r} in:\n{''.join(self.lines)}")
-
-    def stop(self) -> tuple[int, str]:
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=30)
-        time.sleep(0.2)
-        while not self._queue.empty():
-            self.lines.append(self._queue.get())
-        self.tmp.cleanup()
-        return code, "".join(self.lines)
+def start(port: int, workers: int = 2) -> LoggedProcess:
+    tmp = tempfile.TemporaryDirectory(prefix="iam-serve-")
+    env = {**os.environ, "IAM_VAR_DIR": tmp.name, "SECRET_KEY": secrets.token_urlsafe(40),
+           "IAM_ISSUER": f"http://127.0.0.1:{port}", "DATABASE_URL": f"sqlite:///{tmp.name}/iam.sqlite3",
+           "DJANGO_SETTINGS_MODULE": "iam.settings"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    return LoggedProcess([PYTHON, "-m", "iam.serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+                         env, on_stop=tmp.cleanup)
 
 
 def test_serve_refuses_a_port_another_server_listens_on_with_reuseport():
@@ -80,7 +48,7 @@ def test_serve_refuses_a_port_another_server_listens_on_with_reuseport():
 def test_serve_says_it_serves_once_it_answers_respawns_workers_and_stops_cleanly():
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = Server(port)
+    server = start(port)
     try:
         server.wait_for("IAM is serving on")
         assert httpx.get(url + "/healthz", timeout=5).status_code == 200  # at that moment, no retry
@@ -103,7 +71,7 @@ def test_serve_says_it_serves_once_it_answers_respawns_workers_and_stops_cleanly
 
 def test_serve_gives_each_server_its_own_metrics_directory_and_removes_it():
     port = free_port()
-    server = Server(port, workers=1)
+    server = start(port, workers=1)
     try:
         server.wait_for("IAM is serving on")
         pid = int(re.findall(r"Spawning worker-\d+ with PID: (\d+)", "".join(server.lines))[0])

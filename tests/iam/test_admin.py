@@ -279,10 +279,15 @@ def test_rotate_secret_in_admin_shows_a_new_working_secret_once(client, operator
     assert event.actor == "user:operator" and new not in str(event.data)
 
 
-def test_admin_does_not_delete_clients(client, operator):
-    app, _ = make_client("svc", grant_types=["client_credentials"])
-    assert client.post(f"/admin/iam/application/{app.pk}/delete/", {"post": "yes"}).status_code == 403
-    assert Application.objects.filter(pk=app.pk).exists()
+def test_admin_deletes_clients_through_the_service(client, operator, signing_key):
+    from iam.access_tokens import active_access_token
+
+    app, secret = make_client("svc", grant_types=["client_credentials"])
+    token = cc(client, app.client_id, secret).json()["access_token"]
+    assert client.post(f"/admin/iam/application/{app.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not Application.objects.filter(pk=app.pk).exists()
+    assert active_access_token(token) is None  # its epoch outlives it
+    assert AuditEvent.objects.get(action="client.delete").actor == "user:operator"
 
 
 def test_token_admins_are_gone_or_read_only(rf, operator):
