@@ -7,13 +7,14 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from accounts import throttle
 from iam.conf import config
 from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.parallel import in_parallel
 
 pytestmark = pytest.mark.django_db
 
@@ -46,28 +47,6 @@ def hasher_calls(monkeypatch):
     return calls
 
 
-def in_parallel(requests):
-    """Run the callables at the same moment, each in its own thread (and database connection)."""
-    barrier = threading.Barrier(len(requests))
-    results = [None] * len(requests)
-    errors = []
-
-    def run(i, request):
-        try:
-            barrier.wait()
-            results[i] = request()
-        except Exception as exc:  # reported below, in the test's thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, r)) for i, r in enumerate(requests)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
-    return results
 
 
 @pytest.fixture(params=["database", "redis"])

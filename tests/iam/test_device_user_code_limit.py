@@ -5,7 +5,7 @@ import time
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from oauth2_provider.views.device import DeviceGrantForm
 
@@ -13,6 +13,7 @@ from accounts import throttle
 from iam.views.device import USER_CODE_MAX_FAILURES_PER_ADDRESS, USER_CODE_MAX_FAILURES_PER_USER
 from tests.accounts import conftest as accounts_fixtures
 from tests.factories import make_client, make_user
+from tests.parallel import in_parallel
 
 pytestmark = pytest.mark.django_db
 
@@ -48,27 +49,6 @@ def lookups(monkeypatch):
     return calls
 
 
-def in_parallel(requests):
-    barrier = threading.Barrier(len(requests))
-    results = [None] * len(requests)
-    errors = []
-
-    def run(i, request):
-        try:
-            barrier.wait()
-            results[i] = request()
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, r)) for i, r in enumerate(requests)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
-    return results
 
 
 def signed_in(user, addr):
