@@ -38,3 +38,19 @@ def _cheap_argon2(monkeypatch):
     monkeypatch.setattr(Argon2PasswordHasher, "time_cost", 1)
     monkeypatch.setattr(Argon2PasswordHasher, "memory_cost", 64)
     monkeypatch.setattr(Argon2PasswordHasher, "parallelism", 1)
+
+
+@pytest.fixture
+def service(signing_key):
+    """A client that gets tokens for itself (client_credentials, scope api)."""
+    from tests.factories import make_client
+
+    return make_client("svc", grant_types=["client_credentials"], scopes=["api"])
+
+
+@pytest.fixture
+def resource_server(signing_key):
+    """A resource server that may introspect any client's tokens."""
+    from tests.factories import make_client
+
+    return make_client("rs", grant_types=["client_credentials"], scopes=["api"], introspection=True)

@@ -11,11 +11,6 @@ pytestmark = pytest.mark.django_db
 ENDPOINTS = ["/token/", "/introspect/", "/revoke/", "/device_authorization/"]
 
 
-@pytest.fixture
-def service(signing_key):
-    return make_client("svc", grant_types=["client_credentials"], scopes=["api"])
-
-
 def assert_described(r, error, status=400):
     assert r.status_code == status, r.content
     assert r["Content-Type"] == "application/json"

@@ -6,20 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import make_client
 from tests.iam.oauth import basic
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def service(signing_key):
-    return make_client("svc", grant_types=["client_credentials"], scopes=["api"])
-
-
-@pytest.fixture
-def resource_server(signing_key):
-    return make_client("rs", grant_types=["client_credentials"], scopes=["api"], introspection=True)
 
 
 def statements(queries):

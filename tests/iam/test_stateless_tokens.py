@@ -25,16 +25,6 @@ def portal(signing_key):
 
 
 @pytest.fixture
-def service(signing_key):
-    return make_client("svc", grant_types=["client_credentials"], scopes=["api"])
-
-
-@pytest.fixture
-def resource_server(signing_key):
-    return make_client("rs", grant_types=["client_credentials"], scopes=["api"], introspection=True)
-
-
-@pytest.fixture
 def user():
     return make_user("alice", groups=["cms"])
 
