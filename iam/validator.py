@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -19,12 +18,13 @@ from oauthlib.oauth2.rfc8628.grant_types import DeviceCodeGrant
 
 from accounts.services import audit
 from iam import claims as claims_module
-from iam import revocation
+from iam import refresh_tokens
 from iam.access_tokens import signed_access_token_claims
 from iam.client_auth import load_client
 from iam.conf import config
 from iam.keys import key_store
 from iam.models import Grant, RedeemedCode, TokenFamily
+from iam.refresh_tokens import checksum
 from iam.secrets import check_client_secret
 from iam.services.revocation import revoke_access_token, revoke_family
 
@@ -42,10 +42,6 @@ class _RefreshTokenAlreadyRotated(Exception):
 
 class _CodeAlreadyRedeemed(Exception):
     pass
-
-
-def checksum(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class Validator(OAuth2Validator):
@@ -270,13 +266,9 @@ class Validator(OAuth2Validator):
             revoke_family(actor=client, family_id=rt.token_family, reason="refresh_token_reuse")
             log.warning("refresh token reused by client %s: its family was revoked", client.client_id)
             return False
-        family = TokenFamily.objects.filter(id=rt.token_family).first() if rt.token_family else None
-        if family is None or not rt.user.is_active:
-            return False
-        if rt.created + timedelta(seconds=client.effective_refresh_token_lifetime()) <= timezone.now():
-            return False
-        if revocation.is_revoked(jti=None, user_id=str(rt.user_id), client_id=client.client_id,
-                                 issued_at_ms=int(rt.created.timestamp() * 1000)):
+        rt.application = client
+        family = TokenFamily.objects.filter(id=rt.token_family).first() if refresh_tokens.is_live(rt) else None
+        if family is None:
             return False
         request.user = rt.user
         request.refresh_token = refresh_token

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from django.http import HttpResponse, JsonResponse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
@@ -15,7 +13,7 @@ from oauth2_provider.views import RevokeTokenView as DotRevokeTokenView
 from oauth2_provider.views import TokenView as DotTokenView
 
 from iam import claims as claims_module
-from iam import revocation
+from iam import refresh_tokens
 from iam.access_tokens import active_access_token, revocation_keys, signed_access_token_claims
 from iam.client_auth import (
     authenticate_confidential_client,
@@ -175,17 +173,10 @@ class IntrospectView(OAuthEndpointMixin, View):
             return None
         rt = (
             RefreshToken.objects.select_related("user", "application")
-            .filter(token_checksum=hashlib.sha256(raw.encode()).hexdigest(), revoked__isnull=True)
+            .filter(token_checksum=refresh_tokens.checksum(raw), revoked__isnull=True)
             .first()
         )
-        if rt is None or not rt.user.is_active or not rt.application.is_active or not rt.token_family:
-            return None
-        created = int(rt.created.timestamp())
-        exp = created + rt.application.effective_refresh_token_lifetime()
-        if exp <= timezone.now().timestamp() or revocation.is_revoked(
-            jti=None, user_id=str(rt.user_id), client_id=rt.application.client_id,
-            issued_at_ms=int(rt.created.timestamp() * 1000),
-        ):
+        if rt is None or not refresh_tokens.is_live(rt):
             return None
         if rt.application_id != client.pk and not client.may_introspect_any_token:
             return INACTIVE
@@ -196,8 +187,8 @@ class IntrospectView(OAuthEndpointMixin, View):
             "sub": str(rt.user.pk),
             "client_id": rt.application.client_id,
             "scope": scope,
-            "iat": created,
-            "exp": exp,
+            "iat": int(rt.created.timestamp()),
+            "exp": int(refresh_tokens.expires_at(rt).timestamp()),
         }
         return claims_module.introspection_claims(
             token_claims=token_claims, user=rt.user, scopes=scope.split(), token_type="refresh_token"
