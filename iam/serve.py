@@ -38,8 +38,8 @@ APPLICATION = "iam.wsgi:application"
 
 def _address(bind: str) -> tuple[str, int]:
     host, sep, port = bind.rpartition(":")
-    if not sep or not port.isdigit() or not host:
-        raise argparse.ArgumentTypeError(f"--bind takes HOST:PORT, not {bind!r}")
+    if not sep or not port.isdigit() or not host or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"--bind takes HOST:PORT (a port from 1 to 65535), not {bind!r}")
     return host.strip("[]"), int(port)
 
 
