@@ -22,8 +22,6 @@ from iam.errors import InvalidClient, OAuthError, UnauthorizedClient, restate_li
 from iam.models import GRANT_DEVICE_CODE, Application
 from iam.views.protocol import OAuthEndpointMixin
 
-VERIFICATION_URI = f"{config.issuer}/device/"
-
 _RESPONSE_FIELDS = ("verification_uri", "expires_in", "user_code", "device_code", "interval",
                     "verification_uri_complete")
 
@@ -34,12 +32,13 @@ class DeviceAuthorizationView(OAuthEndpointMixin, OAuthLibMixin, View):
     @classmethod
     def get_server(cls):
         # Not DOT's DeviceApplicationServer: it cannot be given a lifetime (always 1800 s).
+        verification_uri = oauth2_settings.OAUTH_DEVICE_VERIFICATION_URI  # iam/settings.py
         return DeviceAuthorizationEndpoint(
             cls.get_validator_class()(),
-            verification_uri=VERIFICATION_URI,
+            verification_uri=verification_uri,
             expires_in=config.device_code_lifetime,
             interval=oauth2_settings.DEVICE_FLOW_INTERVAL,
-            verification_uri_complete=VERIFICATION_URI + "?user_code={user_code}",
+            verification_uri_complete=verification_uri + "?user_code={user_code}",
             user_code_generator=oauth2_settings.OAUTH_DEVICE_USER_CODE_GENERATOR,
         )
 
